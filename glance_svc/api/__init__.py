@@ -1,0 +1,1 @@
+"""The REST layer: PasteDeploy apps and middleware, the versions document and /v2."""

@@ -1,0 +1,97 @@
+"""Serve a WSGI app with gunicorn, configured from oslo.config options.
+
+gunicorn streams request bodies (chunked or with Content-Length) to the app through
+``wsgi.input`` and offers ``wsgi.file_wrapper``, which turns file-store downloads into
+``sendfile``. Threaded workers keep a slow upload from blocking other requests.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from typing import Any
+
+from oslo_config import cfg
+
+server_opts = [
+    cfg.HostAddressOpt("bind_host", default="0.0.0.0",
+                       help="Address the API listens on."),
+    cfg.PortOpt("bind_port", help="Port the API listens on (9292 for glance-api, "
+                                  "9191 for glance-registry when unset)."),
+    cfg.IntOpt("workers", min=0,
+               help="Worker processes. Unset: one per CPU, at most 8. 0: one process."),
+    cfg.IntOpt("threads", default=8, min=1,
+               help="Threads per worker; each serves one request at a time."),
+    cfg.IntOpt("backlog", default=4096, min=1, help="Listen backlog."),
+    cfg.IntOpt("client_socket_timeout", default=900, min=0,
+               help="Seconds a client connection may stay idle or a request may take to "
+                    "arrive before it is closed; 0 waits for ever."),
+    cfg.BoolOpt("http_keepalive", default=True,
+                help="Keep client connections open between requests."),
+    cfg.IntOpt("max_header_line", default=16384, min=1,
+               help="Longest request header line accepted (bytes)."),
+    cfg.StrOpt("cert_file", help="TLS certificate; with key_file, serve HTTPS."),
+    cfg.StrOpt("key_file", help="TLS private key."),
+    cfg.StrOpt("ca_file", help="CA bundle to verify client certificates against."),
+]
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    return [(None, server_opts)]
+
+
+def worker_count(conf: cfg.ConfigOpts) -> int:
+    if conf.workers is None:
+        return min(multiprocessing.cpu_count(), 8)
+    return max(conf.workers, 1)
+
+
+def gunicorn_settings(conf: cfg.ConfigOpts, default_port: int) -> dict[str, Any]:
+    """The gunicorn settings that the options above describe."""
+    if bool(conf.cert_file) != bool(conf.key_file):
+        raise ValueError("cert_file and key_file must be set together to serve HTTPS")
+    port = conf.bind_port or default_port
+    host = conf.bind_host
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    settings: dict[str, Any] = {
+        "bind": [bind],
+        "workers": worker_count(conf),
+        "worker_class": "gthread",
+        "threads": conf.threads,
+        "backlog": conf.backlog,
+        "timeout": 0,  # an upload of a large image may take hours; never kill a busy worker
+        "graceful_timeout": 30,
+        "keepalive": 75 if conf.http_keepalive else 0,
+        "limit_request_field_size": conf.max_header_line,
+        "limit_request_line": max(conf.max_header_line, 8190),
+        "accesslog": "-",
+        "errorlog": "-",
+        "loglevel": "debug" if conf.debug else "info",
+        "sendfile": True,
+        "proc_name": None,
+    }
+    if conf.client_socket_timeout:
+        settings["keepalive"] = min(settings["keepalive"], conf.client_socket_timeout)
+    if conf.cert_file:
+        settings["certfile"] = conf.cert_file
+        settings["keyfile"] = conf.key_file
+        if conf.ca_file:
+            settings["ca_certs"] = conf.ca_file
+    return settings
+
+
+def serve(load_app: Callable[[], Any], settings: dict[str, Any], proc_name: str) -> None:
+    """Run gunicorn in the foreground until it is told to stop."""
+    from gunicorn.app.base import BaseApplication
+
+    class _Application(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in settings.items():
+                if value is not None:
+                    self.cfg.set(key, value)
+            self.cfg.set("proc_name", proc_name)
+
+        def load(self) -> Any:
+            return load_app()
+
+    _Application().run()

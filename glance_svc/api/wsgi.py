@@ -1,0 +1,86 @@
+"""What every /v2 handler receives and returns.
+
+A handler is a plain function ``handler(req: ApiRequest) -> webob.Response`` that raises
+``glance_svc.errors`` on failure. The router resolves the route, fills ``req.urlvars``,
+builds the context and dependencies, and turns raised errors into responses.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import webob
+
+from glance_svc import errors
+
+if TYPE_CHECKING:
+    from glance_svc.api.deps import AppDeps
+    from glance_svc.context import RequestContext
+
+JSON_TYPE = "application/json"
+
+
+class ApiRequest(webob.Request):
+    """A WebOb request that knows the caller's context and the app's services."""
+
+    @property
+    def context(self) -> RequestContext:
+        return self.environ["glance.context"]
+
+    @property
+    def deps(self) -> AppDeps:
+        return self.environ["glance.deps"]
+
+    def has_body(self) -> bool:  # type: ignore[override]
+        """True if the client sent (or announced) a body."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return True
+        length = self.headers.get("Content-Length")
+        return bool(length) and length.strip() not in ("", "0")
+
+    def json_body(self) -> Any:
+        """The parsed JSON body, whatever the Content-Type (Glance does not check it).
+
+        Spec §1: missing body -> 400 "Body expected in request.", malformed -> 400
+        "Malformed JSON in request body.", a top-level scalar -> 400 "Unexpected body type.
+        Expected list/dict."
+        """
+        if not self.has_body():
+            raise errors.BadRequest("Body expected in request.")
+        raw = self.body
+        if not raw:
+            raise errors.BadRequest("Body expected in request.")
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            raise errors.BadRequest("Malformed JSON in request body.") from exc
+        if not isinstance(value, dict | list):
+            raise errors.BadRequest("Unexpected body type. Expected list/dict.")
+        return value
+
+    def json_object(self) -> dict[str, Any]:
+        """A JSON body that must be an object (a list gets 400, unlike Glance's 500)."""
+        value = self.json_body()
+        if not isinstance(value, dict):
+            raise errors.BadRequest("Unexpected body type. Expected dict.")
+        return value
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None
+                  ) -> webob.Response:
+    """A JSON response with ``Content-Type: application/json`` and no charset, as Glance."""
+    response = webob.Response(status=status, charset=None)
+    response.content_type = JSON_TYPE
+    response.body = json.dumps(body).encode("utf-8")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def no_content(headers: dict[str, str] | None = None) -> webob.Response:
+    response = webob.Response(status=204, charset=None)
+    response.content_type = None
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response

@@ -1,0 +1,1 @@
+"""Console scripts: glance-api, glance-registry, glance-manage, glance-scrubber."""

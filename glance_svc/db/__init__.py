@@ -1,0 +1,1 @@
+"""The database layer: SQLAlchemy models, alembic migrations and the SQL repository."""

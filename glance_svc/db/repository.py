@@ -1,0 +1,96 @@
+"""The repository interface: where image records live.
+
+The API and the domain only ever talk to an ``ImageRepository``. ``glance_svc.db.api``
+chooses the implementation from ``[DEFAULT] data_api``: the SQL repository
+(``glance_svc.db.sqlalchemy``) or the registry client (``glance_svc.registry.client``),
+which sends the same calls to glance-registry over HTTP. Both must behave identically;
+the functional suite runs against both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+from glance_svc.domain.image import Image, Member
+from glance_svc.domain.query import ImageQuery
+
+
+class ImageRepository(Protocol):
+    """Image records, their members, and the bookkeeping the tools need."""
+
+    # --- images -----------------------------------------------------------------------
+    def create(self, image: Image) -> Image:
+        """Insert a new image with its properties, tags and locations.
+
+        Raises ``errors.Duplicate`` if any image (even a soft-deleted one) has this id:
+        image ids are never reused.
+        """
+
+    def get(self, image_id: str, *, include_deleted: bool = False) -> Image:
+        """The image, or ``errors.NotFound``. Soft-deleted images are not found unless asked."""
+
+    def list(self, query: ImageQuery) -> list[Image]:
+        """One page of images visible to ``query.project_id`` matching the query.
+
+        Never returns deleted, killed or pending_delete images. An unknown or invisible
+        ``marker`` raises ``errors.BadRequest``.
+        """
+
+    def save(self, image: Image, *, from_status: str | None = None) -> Image:
+        """Store every field, property, tag and location of ``image``; return it as stored.
+
+        With ``from_status``, the update only happens if the stored status still equals it;
+        otherwise ``errors.StaleStatus``. That compare-and-set stops two uploads, or an
+        upload and a delete, from both winning. ``updated_at`` is set by the repository.
+        Raises ``errors.NotFound`` if the image is gone (deleted meanwhile).
+        """
+
+    def mark_deleted(self, image: Image, *, status: str, from_status: str | None = None) -> Image:
+        """Soft-delete the image row and its properties, tags and members.
+
+        ``status`` is ``deleted`` or ``pending_delete``; locations keep the statuses set on
+        ``image.locations`` by the caller (``deleted`` or ``pending_delete``).
+        Compare-and-set on ``from_status`` as in ``save``.
+        """
+
+    def restore(self, image_id: str) -> Image:
+        """Bring a ``pending_delete`` image back to ``active`` (the scrubber's --restore)."""
+
+    # --- members ----------------------------------------------------------------------
+    def add_member(self, member: Member) -> Member:
+        """Raises ``errors.Duplicate`` if the project is already a (non-deleted) member."""
+
+    def get_member(self, image_id: str, member_id: str) -> Member:
+        """The member or ``errors.NotFound``."""
+
+    def list_members(self, image_id: str) -> list[Member]:
+        """All non-deleted members of the image, oldest first."""
+
+    def save_member(self, member: Member) -> Member:
+        """Store the member's status; ``updated_at`` is set by the repository."""
+
+    def delete_member(self, image_id: str, member_id: str) -> None:
+        """Soft-delete the member row; ``errors.NotFound`` if absent."""
+
+    # --- accounting and tools ---------------------------------------------------------
+    def count_members(self, image_id: str) -> int:
+        """Number of non-deleted members (for ``image_member_quota``)."""
+
+    def storage_used(self, owner: str | None) -> int:
+        """Bytes of all non-deleted images of ``owner`` that have data (for
+        ``user_storage_quota``): the sum of ``size`` over images whose status is
+        saving, active, deactivated, uploading or importing."""
+
+    def list_pending_delete(self, deleted_before: dt.datetime, limit: int | None = None
+                            ) -> list[Image]:
+        """Images in ``pending_delete`` soft-deleted at or before ``deleted_before``,
+        with their locations (any location status), oldest first (for the scrubber)."""
+
+    def purge(self, age_in_days: int, max_rows: int) -> dict[str, int]:
+        """Hard-delete soft-deleted rows older than the cut-off from every table but
+        ``images``; at most ``max_rows`` per table (-1: all). Returns rows per table."""
+
+    def purge_images(self, age_in_days: int, max_rows: int) -> int:
+        """Hard-delete soft-deleted ``images`` rows older than the cut-off that no other
+        table references any more. Returns the number of rows removed."""

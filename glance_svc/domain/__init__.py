@@ -1,0 +1,1 @@
+"""The domain layer: images, their state machine, policy and quotas. No HTTP, no SQL."""

@@ -1,0 +1,1 @@
+"""glance-registry: the image repository served over HTTP, and its client."""
