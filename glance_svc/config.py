@@ -24,6 +24,7 @@ _OPT_MODULES: tuple[str, ...] = (
     "glance_svc.api.app",
     "glance_svc.api.versions",
     "glance_svc.api.middleware.context",
+    "glance_svc.api.middleware.cors",
     "glance_svc.domain.images",
     "glance_svc.domain.quotas",
     "glance_svc.domain.imports",

@@ -27,10 +27,11 @@ class VersionNegotiationFilter(Middleware):
 
     def process_request(self, req: webob.Request) -> webob.Response | None:
         path = req.path_info
+        # Answered here, before the context filter: no request id on these (spec §1).
         if path.rstrip("/") == "/versions" and req.method == "GET":
             return versions.versions_response(req, 200)
         if path in ("", "/"):
-            return None  # the versions app answers 300
+            return versions.versions_response(req, 300)
         found = _URL_VERSION.match(path)
         if found:
             major, minor = found.group(1), found.group(2)
