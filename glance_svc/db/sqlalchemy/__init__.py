@@ -1,0 +1,1 @@
+"""The SQL repository: SQLAlchemy models and ``SqlImageRepository`` over an oslo.db engine."""
