@@ -1,11 +1,46 @@
-"""The image service: create, show, list, update, delete, deactivate, tags, members.
+"""The image service: create, show, list, update, delete, deactivate, tags.
 
-(Being implemented; the options below are final.)
+Every image-scoped call starts with ``get``, which hides what the caller may not see
+(404, never 403: spec §8.4); the specific rule is checked next with ``enforce`` (403).
+The service knows nothing of HTTP: it takes plain values and raises ``glance_svc.errors``.
+Members live in ``glance_svc.domain.members``, PATCH parsing in ``image_patch``, list
+parsing in ``listing``.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
 from oslo_config import cfg
+
+from glance_svc import errors
+from glance_svc.domain import listing
+from glance_svc.domain.image import (
+    ACTIVE,
+    DEACTIVATED,
+    DELETED,
+    PENDING_DELETE,
+    QUEUED,
+    RESERVED_PREFIX,
+    Image,
+)
+from glance_svc.domain.image_locations import LocationEditor
+from glance_svc.domain.image_patch import Change
+from glance_svc.domain.policy import forbidden_message
+from glance_svc.domain.schemas import Schemas
+
+if TYPE_CHECKING:
+    from oslo_context.context import RequestContext
+
+    from glance_svc.db.repository import ImageRepository
+    from glance_svc.domain.members import MemberService
+    from glance_svc.domain.policy import Enforcer
+
+LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 
 image_opts = [
     cfg.IntOpt("limit_param_default", default=25, min=1,
@@ -24,3 +59,407 @@ image_opts = [
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     return [(None, image_opts)]
+
+
+# Base attributes a client may write (create and PATCH); everything else it sends is a
+# custom property, unless read-only or reserved.
+WRITABLE = ("name", "visibility", "protected", "os_hidden", "min_ram", "min_disk",
+            "disk_format", "container_format", "owner", "tags")
+# Refused on create before the body is even validated (Glance's "disallowed").
+CREATE_DISALLOWED = ("direct_url", "self", "file", "schema", "stores")
+CREATE_READ_ONLY = ("created_at", "updated_at", "status", "checksum", "os_hash_algo",
+                    "os_hash_value", "size", "virtual_size")
+CREATE_RESERVED = ("location", "locations", "deleted", "deleted_at")
+# Rules that, under the legacy defaults, Glance also limits to admins and the owner.
+OWNER_ONLY_RULES = frozenset({"modify_image", "delete_image", "upload_image", "deactivate",
+                              "reactivate", "delete_image_location"})
+FORMAT_MUTABLE_STATUSES = (QUEUED, "importing")
+SAVE_ATTEMPTS = 3
+
+
+def quota_exceeded(what: str, attempted: int, maximum: int) -> errors.LimitExceeded:
+    return errors.LimitExceeded(
+        f"The limit has been exceeded on the number of allowed image {what}. "
+        f"Attempted: {attempted}, Maximum: {maximum}")
+
+
+def over_quota(count: int, maximum: int) -> bool:
+    """Quotas are off when negative."""
+    return 0 <= maximum < count
+
+
+def counted_properties(properties: dict[str, str]) -> int:
+    """Custom properties that count against image_property_quota (not os_glance_*)."""
+    return sum(1 for key in properties if not key.startswith(RESERVED_PREFIX))
+
+
+def _retry_on_stale(func: Callable[..., T]) -> Callable[..., T]:
+    """Re-run a read-modify-save when another request changed the status meanwhile.
+
+    Each attempt re-reads the image, so the compare-and-set save never writes back a
+    status, size or checksum that an upload changed in between.
+    """
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        for _attempt in range(SAVE_ATTEMPTS - 1):
+            try:
+                return func(*args, **kwargs)
+            except errors.StaleStatus:
+                LOG.debug("Image changed during %s; retrying", func.__name__)
+        return func(*args, **kwargs)
+    return wrapper
+
+
+class ImageService:
+    """Image metadata operations, with visibility, policy and quotas applied."""
+
+    def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, policy: Enforcer,
+                 stores: Any) -> None:
+        self.conf = conf
+        self.repo = repo
+        self.policy = policy
+        self.stores = stores
+        self.schemas = Schemas(conf)
+
+    @functools.cached_property
+    def members(self) -> MemberService:
+        from glance_svc.domain.members import MemberService
+
+        return MemberService(self.conf, self.repo, self.policy, self)
+
+    # -- visibility and policy ----------------------------------------------------------
+    def policy_target(self, ctx: RequestContext, image: Image) -> dict[str, Any]:
+        """What policy rules see of an image (spec §8.1).
+
+        Every attribute and custom property, plus the aliases Glance's check strings use:
+        ``project_id`` is the owner; ``member_id`` is the caller's project when the image is
+        shared and the caller is not the owner (it can only see it as a member).
+        """
+        target: dict[str, Any] = dict(image.properties)
+        target.update({
+            "id": image.id, "image_id": image.id, "name": image.name,
+            "status": image.status, "visibility": image.visibility,
+            "protected": image.protected, "os_hidden": image.os_hidden,
+            "checksum": image.checksum, "os_hash_algo": image.os_hash_algo,
+            "os_hash_value": image.os_hash_value, "size": image.size,
+            "virtual_size": image.virtual_size, "min_disk": image.min_disk,
+            "min_ram": image.min_ram, "disk_format": image.disk_format,
+            "container_format": image.container_format, "owner": image.owner,
+            "created_at": image.created_at, "updated_at": image.updated_at,
+            "tags": sorted(image.tags), "project_id": image.owner,
+        })
+        shared_member = image.visibility == "shared" and ctx.project_id != image.owner
+        target["member_id"] = ctx.project_id if shared_member else None
+        return target
+
+    def is_visible(self, ctx: RequestContext, image: Image) -> bool:
+        """The database-level rule of who may see an image at all (spec §4.2)."""
+        if ctx.is_admin or image.owner is None or image.visibility in ("public", "community"):
+            return True
+        if ctx.project_id is None:
+            return False
+        if ctx.project_id == image.owner:
+            return True
+        if image.visibility != "shared":
+            return False
+        try:
+            self.repo.get_member(image.id, ctx.project_id)
+        except errors.NotFound:
+            return False
+        return True
+
+    def get(self, ctx: RequestContext, image_id: str) -> Image:
+        """The image, or 404 when it does not exist or the caller may not see it."""
+        try:
+            image = self.repo.get(image_id)
+        except errors.NotFound:
+            raise errors.NotFound(f"No image found with ID {image_id}") from None
+        if not self.is_visible(ctx, image) or not self.policy.check(
+                ctx, "get_image", self.policy_target(ctx, image)):
+            raise errors.NotFound(f"No image found with ID {image_id}")
+        return image
+
+    def enforce(self, ctx: RequestContext, rule: str, image: Image) -> None:
+        """403 unless ``rule`` allows the caller on ``image``; 404 if it cannot even see it.
+
+        Under the legacy defaults the mutating rules also require admin or owner, as
+        Glance hard-codes them.
+        """
+        target = self.policy_target(ctx, image)
+        if not self.policy.check(ctx, rule, target):
+            if rule == "get_image" or not self.policy.check(ctx, "get_image", target):
+                raise errors.NotFound(f"No image found with ID {image.id}")
+            raise errors.Forbidden(forbidden_message(rule))
+        if rule in OWNER_ONLY_RULES and self.policy.legacy_defaults:
+            self.check_owner(ctx, image)
+
+    @staticmethod
+    def check_owner(ctx: RequestContext, image: Image) -> None:
+        if ctx.is_admin:
+            return
+        if image.owner is None or ctx.project_id is None or image.owner != ctx.project_id:
+            raise errors.Forbidden("You do not own this image")
+
+    def _enforce_visibility(self, ctx: RequestContext, visibility: Any,
+                            target: dict[str, Any]) -> None:
+        rule = {"public": "publicize_image", "community": "communitize_image"}.get(visibility)
+        if rule is not None:
+            self.policy.enforce(ctx, rule, target)
+
+    # -- create ------------------------------------------------------------------------
+    def create(self, ctx: RequestContext, body: dict[str, Any]) -> Image:
+        """A new ``queued`` image from a POST body (spec §3.3)."""
+        for key in CREATE_DISALLOWED:
+            if key in body:
+                raise errors.Forbidden(f"Attribute '{key}' is read-only.")
+        self.schemas.validate_image(body)
+        extra = dict(body)
+        tags = extra.pop("tags", [])
+        image_id = extra.pop("id", None)
+        base = {key: extra.pop(key) for key in WRITABLE if key in extra}
+        read_only = [key for key in CREATE_READ_ONLY if key in extra]
+        for key in extra:
+            if len(key) > 255:
+                raise errors.BadRequest(
+                    "Custom property should not be greater than 255 characters.")
+            if key in CREATE_RESERVED or key.startswith(RESERVED_PREFIX):
+                raise errors.Forbidden(f"Attribute '{key}' is reserved.")
+        if read_only:
+            raise errors.Forbidden(f"Attribute '{read_only[0]}' is read-only.")
+
+        owner = base.get("owner", ctx.project_id)
+        target = {"project_id": owner, "owner": owner,
+                  "visibility": base.get("visibility", "private")}
+        if not self.policy.check(ctx, "add_image", target):
+            if owner != ctx.project_id:
+                raise errors.Forbidden(
+                    f"You are not permitted to create images owned by '{owner}'.")
+            raise errors.Forbidden(forbidden_message("add_image"))
+        self._enforce_visibility(ctx, target["visibility"], target)
+        if self.policy.legacy_defaults and not ctx.is_admin and owner != ctx.project_id:
+            raise errors.Forbidden(f"You are not permitted to create images owned by '{owner}'.")
+
+        for key in ("min_ram", "min_disk"):
+            _check_not_negative(key, base.get(key))
+        image = Image(
+            name=base.get("name"),
+            visibility=base.get("visibility", "shared"),
+            protected=base.get("protected", False),
+            os_hidden=base.get("os_hidden", False),
+            min_ram=base.get("min_ram", 0),
+            min_disk=base.get("min_disk", 0),
+            disk_format=base.get("disk_format"),
+            container_format=base.get("container_format"),
+            owner=owner,
+            properties={k: _as_property(v) for k, v in extra.items() if v is not None},
+            tags=set(tags),
+        )
+        if image_id is not None:
+            image.id = image_id
+        self._check_tag_quota(image.tags)
+        self._check_property_quota(image.properties)
+        try:
+            return self.repo.create(image)
+        except errors.Duplicate:
+            raise errors.Duplicate(f"Image ID {image.id} already exists!") from None
+
+    def _check_tag_quota(self, tags: set[str]) -> None:
+        if over_quota(len(tags), self.conf.image_tag_quota):
+            raise quota_exceeded("tags", len(tags), self.conf.image_tag_quota)
+
+    def _check_property_quota(self, properties: dict[str, str]) -> None:
+        count = counted_properties(properties)
+        if over_quota(count, self.conf.image_property_quota):
+            raise quota_exceeded("properties", count, self.conf.image_property_quota)
+
+    # -- list ------------------------------------------------------------------------------
+    def list(self, ctx: RequestContext, params: Sequence[tuple[str, str]]
+             ) -> tuple[list[Image], str | None]:
+        """One page of images and the marker of the next page (None: last page).
+
+        There is a next page whenever the repository filled the page, even if the policy
+        then hid some of its images (as Glance: the next page may be empty).
+        """
+        query = listing.parse_image_query(
+            params, project_id=ctx.project_id, is_admin=bool(ctx.is_admin),
+            limit_default=self.conf.limit_param_default, limit_max=self.conf.api_limit_max)
+        self.policy.enforce(ctx, "get_images", {"project_id": ctx.project_id})
+        rows = self.repo.list(query)
+        images = [image for image in rows
+                  if self.policy.check(ctx, "get_image", self.policy_target(ctx, image))]
+        next_marker = images[-1].id if images and len(rows) == query.limit else None
+        return images, next_marker
+
+    # -- update ------------------------------------------------------------------------------
+    @_retry_on_stale
+    def update(self, ctx: RequestContext, image_id: str, changes: Sequence[Change]) -> Image:
+        """Apply PATCH operations in order, then save once (spec §3.4)."""
+        image = self.get(ctx, image_id)
+        if not changes:
+            return image
+        locations = LocationEditor(self, ctx, image)
+        previous = image.status
+        had_properties = set(image.properties)
+        had_tags = set(image.tags)
+        for change in changes:
+            if change.name == "locations":
+                locations.apply(change)
+            elif change.op == "replace":
+                self._replace(ctx, image, change)
+            elif change.op == "add":
+                self._add(ctx, image, change)
+            else:
+                self._remove(ctx, image, change)
+        if set(image.properties) - had_properties:
+            self._check_property_quota(image.properties)
+        if image.tags != had_tags:
+            self._check_tag_quota(image.tags)
+        saved = self.repo.save(image, from_status=previous)
+        locations.after_save()
+        return saved
+
+    def _update_property(self, ctx: RequestContext, image: Image, name: str,
+                         value: Any = None) -> None:
+        """Policy for changing one attribute: visibility rules first, then modify_image."""
+        if name == "visibility":
+            self._enforce_visibility(ctx, value, self.policy_target(ctx, image))
+        self.enforce(ctx, "modify_image", image)
+
+    def _replace(self, ctx: RequestContext, image: Image, change: Change) -> None:
+        if change.name == "owner" and not ctx.is_admin:
+            raise errors.Forbidden("Owner can't be updated by non admin.")
+        self._update_property(ctx, image, change.name, change.value)
+        if change.name in WRITABLE:
+            self._set_base(image, change.name, change.value)
+        elif change.name in image.properties:
+            self._set_property(image, change.name, change.value)
+        else:
+            raise errors.Conflict(f"Property {change.name} does not exist.")
+
+    def _add(self, ctx: RequestContext, image: Image, change: Change) -> None:
+        self._update_property(ctx, image, change.name, change.value)
+        exists = change.name in WRITABLE or change.name in image.properties
+        if exists and change.draft == 4:
+            raise errors.Conflict(f"Property {change.name} already present.")
+        if change.name in WRITABLE:
+            self._set_base(image, change.name, change.value)
+        else:
+            self._set_property(image, change.name, change.value)
+
+    def _remove(self, ctx: RequestContext, image: Image, change: Change) -> None:
+        self._update_property(ctx, image, change.name)
+        if change.name in WRITABLE:
+            raise errors.Forbidden(f"Property {change.name} may not be removed.")
+        if change.name not in image.properties:
+            raise errors.Conflict(f"Property {change.name} does not exist.")
+        del image.properties[change.name]
+
+    @staticmethod
+    def _set_base(image: Image, name: str, value: Any) -> None:
+        if name in ("disk_format", "container_format") \
+                and image.status not in FORMAT_MUTABLE_STATUSES:
+            raise errors.Forbidden(
+                f"Attribute {name} can be only replaced for a queued image.")
+        if name in ("min_ram", "min_disk"):
+            _check_not_negative(name, value)
+        if name == "tags":
+            value = set(value)
+        setattr(image, name, value)
+
+    @staticmethod
+    def _set_property(image: Image, name: str, value: Any) -> None:
+        if len(name) > 255:
+            raise errors.BadRequest("Custom property should not be greater than 255 "
+                                    "characters.")
+        if value is None:  # a nullable schema-image.json property set to null: unset it
+            image.properties.pop(name, None)
+        else:
+            image.properties[name] = _as_property(value)
+
+    # -- delete ------------------------------------------------------------------------------
+    @_retry_on_stale
+    def delete(self, ctx: RequestContext, image_id: str) -> None:
+        """Delete an image and (unless delayed) its data (spec §3.5, §5.3).
+
+        The data goes first, synchronously: if a store refuses (in use, timeout) the
+        image stays as it was. With ``delayed_delete`` an image with data only moves to
+        ``pending_delete`` and the scrubber removes the data later.
+        """
+        try:
+            image = self.get(ctx, image_id)
+        except errors.NotFound:
+            raise errors.NotFound(f"Failed to find image {image_id} to delete") from None
+        self.enforce(ctx, "delete_image", image)
+        if image.protected:
+            raise errors.Forbidden(f"Image {image.id} is protected and cannot be deleted.")
+        active = image.active_locations
+        delayed = bool(self.conf.delayed_delete and active)
+        try:
+            previous = image.transition(PENDING_DELETE if delayed else DELETED)
+        except errors.InvalidStatusTransition as exc:
+            raise errors.BadRequest(exc.message) from None
+        if self.stores is not None:
+            self.stores.delete_staged(image.id)
+        for location in active:
+            if not delayed:
+                self.stores.delete(location)
+            location.status = PENDING_DELETE if delayed else DELETED
+        self.repo.mark_deleted(image, status=image.status, from_status=previous)
+
+    # -- deactivate / reactivate ---------------------------------------------------------------
+    def deactivate(self, ctx: RequestContext, image_id: str) -> None:
+        """active -> deactivated; already deactivated is a no-op; anything else 403."""
+        self._toggle(ctx, image_id, "deactivate", ACTIVE, DEACTIVATED)
+
+    def reactivate(self, ctx: RequestContext, image_id: str) -> None:
+        """deactivated -> active; already active is a no-op; anything else 403."""
+        self._toggle(ctx, image_id, "reactivate", DEACTIVATED, ACTIVE)
+
+    def _toggle(self, ctx: RequestContext, image_id: str, rule: str, source: str,
+                destination: str) -> None:
+        image = self.get(ctx, image_id)
+        self.enforce(ctx, rule, image)
+        if image.status == destination:
+            return
+        if image.status != source:
+            raise errors.Forbidden(f"Not allowed to {rule} image in status '{image.status}'")
+        previous = image.transition(destination)
+        self.repo.save(image, from_status=previous)
+
+    # -- tags ------------------------------------------------------------------------------------
+    @_retry_on_stale
+    def add_tag(self, ctx: RequestContext, image_id: str, tag: str) -> None:
+        """Add a tag (idempotent); 400 over 255 characters, 413 over the tag quota."""
+        self.schemas.validate_image({"tags": [tag]})
+        image = self.get(ctx, image_id)
+        self.enforce(ctx, "modify_image", image)
+        if tag in image.tags:
+            return
+        image.tags.add(tag)
+        self._check_tag_quota(image.tags)
+        self.repo.save(image, from_status=image.status)
+
+    @_retry_on_stale
+    def delete_tag(self, ctx: RequestContext, image_id: str, tag: str) -> None:
+        """Remove a tag; 404 if the image does not carry it."""
+        image = self.get(ctx, image_id)
+        self.enforce(ctx, "modify_image", image)
+        if tag not in image.tags:
+            raise errors.NotFound(f"Tag {tag} not found.")
+        image.tags.discard(tag)
+        self.repo.save(image, from_status=image.status)
+
+
+def _check_not_negative(name: str, value: Any) -> None:
+    if value is not None and value < 0:
+        raise errors.BadRequest(
+            f"Invalid value '{value}' for parameter '{name}': Cannot be a negative value")
+
+
+def _as_property(value: Any) -> str:
+    """Custom properties are strings; schema-image.json may type a few otherwise."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
