@@ -1,0 +1,103 @@
+"""The JSON shapes of images and members, exactly as Glance serializes them (spec §4.1).
+
+Links are host-less ``/v2/...`` paths whatever prefix the API is mounted under; clients
+join them to their endpoint. Timestamps are UTC to the second with a literal ``Z``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from oslo_config import cfg
+
+from glance_svc.domain.image import DEACTIVATED, HIDDEN_PROPERTIES, Image, Member
+
+if TYPE_CHECKING:
+    from oslo_context.context import RequestContext
+
+IMAGE_SCHEMA = "/v2/schemas/image"
+IMAGES_SCHEMA = "/v2/schemas/images"
+MEMBER_SCHEMA = "/v2/schemas/member"
+MEMBERS_SCHEMA = "/v2/schemas/members"
+
+
+def isotime(value: dt.datetime | None) -> str | None:
+    """``2026-11-22T00:18:53Z``; aware values are converted to UTC first."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def image_href(image_id: str, sub: str = "") -> str:
+    return f"/v2/images/{image_id}/{sub}" if sub else f"/v2/images/{image_id}"
+
+
+def _option(conf: cfg.ConfigOpts, name: str, default: Any = None) -> Any:
+    """An option that another part of the service registers (absent in small test setups)."""
+    return conf[name] if name in conf else default  # noqa: SIM401 (get raises)
+
+
+def image_view(image: Image, conf: cfg.ConfigOpts, ctx: RequestContext) -> dict[str, Any]:
+    """The body of one image: custom properties, base fields, and the optional
+    ``locations`` / ``direct_url`` / ``stores`` that the config turns on.
+
+    Locations of a deactivated image are withheld from non-admins (an empty list), as
+    Glance does, since they would bypass the download block.
+    """
+    view: dict[str, Any] = {k: v for k, v in image.properties.items()
+                            if k not in HIDDEN_PROPERTIES}
+    view.update({
+        "name": image.name,
+        "disk_format": image.disk_format,
+        "container_format": image.container_format,
+        "visibility": image.visibility,
+        "size": image.size,
+        "virtual_size": image.virtual_size,
+        "status": image.status,
+        "checksum": image.checksum,
+        "protected": image.protected,
+        "min_ram": image.min_ram,
+        "min_disk": image.min_disk,
+        "owner": image.owner,
+        "os_hidden": image.os_hidden,
+        "os_hash_algo": image.os_hash_algo,
+        "os_hash_value": image.os_hash_value,
+        "id": image.id,
+        "created_at": isotime(image.created_at),
+        "updated_at": isotime(image.updated_at),
+    })
+    locations = image.active_locations
+    if image.status == DEACTIVATED and not ctx.is_admin:
+        locations = []
+    if _option(conf, "show_multiple_locations", False):
+        view["locations"] = [{"url": loc.url, "metadata": dict(loc.metadata)}
+                             for loc in locations]
+    if _option(conf, "show_image_direct_url", False) and locations:
+        view["direct_url"] = locations[0].url
+    view["tags"] = sorted(image.tags)
+    view["self"] = image_href(image.id)
+    view["file"] = image_href(image.id, "file")
+    view["schema"] = IMAGE_SCHEMA
+    if _option(conf, "enabled_backends"):
+        stores = [loc.metadata["store"] for loc in locations if loc.metadata.get("store")]
+        if stores:
+            view["stores"] = ",".join(stores)
+    return view
+
+
+def member_view(member: Member) -> dict[str, Any]:
+    return {
+        "member_id": member.member_id,
+        "image_id": member.image_id,
+        "status": member.status,
+        "created_at": isotime(member.created_at),
+        "updated_at": isotime(member.updated_at),
+        "schema": MEMBER_SCHEMA,
+    }
+
+
+def members_view(members: list[Member]) -> dict[str, Any]:
+    return {"members": [member_view(m) for m in members], "schema": MEMBERS_SCHEMA}
