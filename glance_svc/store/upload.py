@@ -134,6 +134,13 @@ class UploadStream:
             want = max(1, min(want, self.expected_size - self.bytes_read + 1))
         if self._limit is not None:
             want = max(1, min(want, self._limit.bytes - self.bytes_read + 1))
+        if self.body_length is not None:
+            # Never ask past Content-Length: not every server stops the read there.
+            want = min(want, self.body_length - self.bytes_read)
+            if want <= 0:
+                self._eof = True
+                self._check_end()
+                return b""
         try:
             chunk = self._source.read(want)
         except errors.GlanceError:

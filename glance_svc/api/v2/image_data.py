@@ -1,0 +1,103 @@
+"""PUT/GET /v2/images/{id}/file, PUT .../stage and DELETE /v2/stores/{store}/{id}.
+
+The handlers only translate HTTP into calls on ``ImageDataService``: headers in, a
+status and a body out. The request body is handed over as the server's raw input
+stream, never read here, so an upload of any size streams; a download of a file-store
+image is handed to ``wsgi.file_wrapper`` so gunicorn sends it with ``sendfile``.
+"""
+
+from __future__ import annotations
+
+import webob
+
+from glance_svc import errors
+from glance_svc.api.wsgi import ApiRequest, no_content
+from glance_svc.store.bodies import FileBody
+
+OCTET_STREAM = "application/octet-stream"
+SENDFILE_BLOCK = 1024 * 1024
+
+
+def _require_octet_stream(req: ApiRequest) -> None:
+    """415 unless the body is declared ``application/octet-stream`` (Glance's check)."""
+    if "Content-Type" not in req.headers:
+        raise errors.UnsupportedMediaType("Invalid content type None")
+    if req.content_type != OCTET_STREAM:
+        raise errors.UnsupportedMediaType(f"Invalid content type {req.content_type}")
+
+
+def _declared_size(req: ApiRequest) -> int | None:
+    """``x-openstack-image-size``: the exact number of bytes the client will send."""
+    raw = req.headers.get("x-openstack-image-size")
+    if raw is None:
+        return None
+    try:
+        size = int(raw)
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise errors.BadRequest("Invalid or missing image size in request headers.")
+    return size
+
+
+def _body_length(req: ApiRequest) -> int | None:
+    """Content-Length, or None for a chunked body (its end is the last chunk)."""
+    if "chunked" in req.headers.get("Transfer-Encoding", "").lower():
+        return None
+    raw = req.environ.get("CONTENT_LENGTH")
+    try:
+        return int(raw) if raw not in (None, "") else 0
+    except ValueError:
+        raise errors.BadRequest("Invalid Content-Length header.") from None
+
+
+def upload(req: ApiRequest) -> webob.Response:
+    _require_octet_stream(req)
+    req.deps.data.upload(
+        req.context, req.urlvars["image_id"], req.environ["wsgi.input"],
+        declared_size=_declared_size(req), body_length=_body_length(req),
+        store_id=req.headers.get("X-Image-Meta-Store"))
+    return no_content()
+
+
+def stage(req: ApiRequest) -> webob.Response:
+    if "glance-direct" not in req.deps.conf.enabled_import_methods:
+        raise errors.NotFound("'glance-direct' method is not available at this site.")
+    _require_octet_stream(req)
+    req.deps.data.stage(
+        req.context, req.urlvars["image_id"], req.environ["wsgi.input"],
+        declared_size=_declared_size(req), body_length=_body_length(req))
+    return no_content()
+
+
+def download(req: ApiRequest) -> webob.Response:
+    prefer = [s.strip() for s in req.GET.get("prefer", "").split(",") if s.strip()]
+    result = req.deps.data.download(
+        req.context, req.urlvars["image_id"], range_header=req.headers.get("Range"),
+        content_range_header=req.headers.get("Content-Range"), prefer=prefer)
+    if result.status == 204 or result.body is None:
+        return no_content()
+    response = webob.Response(status=result.status, charset=None)
+    response.content_type = OCTET_STREAM
+    body = result.body
+    file_wrapper = req.environ.get("wsgi.file_wrapper")
+    if isinstance(body, FileBody) and file_wrapper is not None:
+        # The file is positioned at the first byte; with Content-Length set gunicorn
+        # sends exactly that many bytes from there with sendfile(2).
+        response.app_iter = file_wrapper(body.file, SENDFILE_BLOCK)
+    else:
+        response.app_iter = body.iter_chunks()
+    # Setting app_iter clears these, so they come after it.
+    if result.length is not None:
+        response.content_length = result.length
+    if result.checksum:
+        response.headers["Content-MD5"] = result.checksum
+    if result.span is not None:
+        response.headers["Content-Range"] = result.span.content_range
+    return response
+
+
+def delete_from_store(req: ApiRequest) -> webob.Response:
+    req.deps.data.delete_from_store(req.context, req.urlvars["store_id"],
+                                    req.urlvars["image_id"])
+    return no_content()
