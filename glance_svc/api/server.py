@@ -67,7 +67,8 @@ def gunicorn_settings(conf: cfg.ConfigOpts, default_port: int) -> dict[str, Any]
         "accesslog": "-",
         "errorlog": "-",
         "loglevel": "debug" if conf.debug else "info",
-        "sendfile": True,
+        # No "sendfile" key: gunicorn treats any explicit value as --no-sendfile, and its
+        # default is to use sendfile for wsgi.file_wrapper responses (file-store downloads).
         "proc_name": None,
     }
     if conf.client_socket_timeout:
