@@ -1,0 +1,1 @@
+"""``data_api = glance_svc.db.registry.api``: image records through glance-registry."""
