@@ -8,46 +8,24 @@ scrubber runs.
 
 from __future__ import annotations
 
-import itertools
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATABASES
-from tests.fixtures.scrubber import ScrubberEnv
+from tests.fixtures.scrubber import ScrubberEnv, scrub_db, wait_for  # noqa: F401
 
 HOUR = 3600
-_names = itertools.count()
-
-
-@pytest.fixture(params=DATABASES)
-def scrub_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh database per test: the scrubber acts on every due image it finds."""
-    if request.param == "mariadb":
-        mariadb = request.getfixturevalue("mariadb_server")
-        return str(mariadb.create_database(f"scrub_{next(_names)}_{uuid.uuid4().hex[:6]}"))
-    return f"sqlite:///{tmp_path / 'glance.sqlite'}"
 
 
 @pytest.fixture
-def env(tmp_path: Path, scrub_db: str) -> Iterator[ScrubberEnv]:
+def env(tmp_path: Path, scrub_db: str) -> Iterator[ScrubberEnv]:  # noqa: F811
     scrubber_env = ScrubberEnv(tmp_path / "scrubber", scrub_db,
                                {"DEFAULT": {"scrub_time": HOUR}})
     yield scrubber_env
     scrubber_env.close()
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 60, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what or predicate}")
 
 
 def stop(process: subprocess.Popen[bytes]) -> int:
