@@ -285,8 +285,9 @@ class ImageService:
             limit_default=self.conf.limit_param_default, limit_max=self.conf.api_limit_max)
         self.policy.enforce(ctx, "get_images", {"project_id": ctx.project_id})
         rows = self.repo.list(query)
-        images = [image for image in rows
-                  if self.policy.check(ctx, "get_image", self.policy_target(ctx, image))]
+        allowed = self.policy.check_all(ctx, "get_image",
+                                        [self.policy_target(ctx, image) for image in rows])
+        images = [image for image, ok in zip(rows, allowed, strict=True) if ok]
         next_marker = images[-1].id if images and len(rows) == query.limit else None
         return images, next_marker
 

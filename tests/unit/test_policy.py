@@ -194,3 +194,26 @@ def test_legacy_defaults_keep_publicize_admin_only(tmp_path: Path) -> None:
 
 def test_legacy_defaults_flag(tmp_path: Path) -> None:
     assert policy.Enforcer(make_conf(tmp_path, enforce_new_defaults=False)).legacy_defaults
+
+
+def test_check_all_matches_check_one_by_one(enforcer: policy.Enforcer) -> None:
+    targets = [image_target(A), image_target(B), image_target(B, "public"),
+               image_target(B, "shared", member_id=A), image_target(A)]
+    ctx = user(A, "reader")
+    assert enforcer.check_all(ctx, "get_image", targets) == \
+        [enforcer.check(ctx, "get_image", t) for t in targets]
+
+
+def test_check_all_knows_which_keys_get_image_reads(enforcer: policy.Enforcer) -> None:
+    assert enforcer._target_keys("get_image") == ("member_id", "project_id", "visibility")
+
+
+def test_check_all_with_a_custom_key_in_the_policy_file(tmp_path: Path) -> None:
+    enforcer = policy.Enforcer(make_conf(tmp_path, '"get_image": "\'deb\':%(os_distro)s"\n'))
+    targets = [{"os_distro": "deb"}, {"os_distro": "rpm"}, {}]
+    assert enforcer.check_all(user(A, "reader"), "get_image", targets) == [True, False, False]
+
+
+def test_check_all_evaluates_opaque_checks_per_target(tmp_path: Path) -> None:
+    enforcer = policy.Enforcer(make_conf(tmp_path, '"get_image": "http://127.0.0.1:9/x"\n'))
+    assert enforcer._target_keys("get_image") is None

@@ -21,7 +21,7 @@ def index(req: ApiRequest) -> webob.Response:
     """GET /v2/images: one page, with ``first``/``next`` links that keep the query."""
     params = list(req.GET.items())
     images, next_marker = req.deps.images.list(req.context, params)
-    body = {"images": [_view(req, image) for image in images],
+    body = {"images": views.images_view(images, req.deps.conf, req.context),
             **listing.page_links(params, next_marker),
             "schema": views.IMAGES_SCHEMA}
     return json_response(body)

@@ -7,7 +7,7 @@ join them to their endpoint. Timestamps are UTC to the second with a literal ``Z
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from oslo_config import cfg
 
@@ -28,7 +28,7 @@ def isotime(value: dt.datetime | None) -> str | None:
         return None
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.isoformat(timespec="seconds") + "Z"
 
 
 def image_href(image_id: str, sub: str = "") -> str:
@@ -40,13 +40,30 @@ def _option(conf: cfg.ConfigOpts, name: str, default: Any = None) -> Any:
     return conf[name] if name in conf else default  # noqa: SIM401 (get raises)
 
 
-def image_view(image: Image, conf: cfg.ConfigOpts, ctx: RequestContext) -> dict[str, Any]:
+class ViewOptions(NamedTuple):
+    """The options that shape an image body, read once per response, not once per image."""
+
+    show_locations: bool
+    show_direct_url: bool
+    multi_store: bool
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> ViewOptions:
+        return cls(bool(_option(conf, "show_multiple_locations", False)),
+                   bool(_option(conf, "show_image_direct_url", False)),
+                   bool(_option(conf, "enabled_backends")))
+
+
+def image_view(image: Image, conf: cfg.ConfigOpts, ctx: RequestContext,
+               options: ViewOptions | None = None) -> dict[str, Any]:
     """The body of one image: custom properties, base fields, and the optional
     ``locations`` / ``direct_url`` / ``stores`` that the config turns on.
 
     Locations of a deactivated image are withheld from non-admins (an empty list), as
     Glance does, since they would bypass the download block.
     """
+    if options is None:
+        options = ViewOptions.from_conf(conf)
     view: dict[str, Any] = {k: v for k, v in image.properties.items()
                             if k not in HIDDEN_PROPERTIES}
     view.update({
@@ -72,20 +89,26 @@ def image_view(image: Image, conf: cfg.ConfigOpts, ctx: RequestContext) -> dict[
     locations = image.active_locations
     if image.status == DEACTIVATED and not ctx.is_admin:
         locations = []
-    if _option(conf, "show_multiple_locations", False):
+    if options.show_locations:
         view["locations"] = [{"url": loc.url, "metadata": dict(loc.metadata)}
                              for loc in locations]
-    if _option(conf, "show_image_direct_url", False) and locations:
+    if options.show_direct_url and locations:
         view["direct_url"] = locations[0].url
     view["tags"] = sorted(image.tags)
     view["self"] = image_href(image.id)
     view["file"] = image_href(image.id, "file")
     view["schema"] = IMAGE_SCHEMA
-    if _option(conf, "enabled_backends"):
+    if options.multi_store:
         stores = [loc.metadata["store"] for loc in locations if loc.metadata.get("store")]
         if stores:
             view["stores"] = ",".join(stores)
     return view
+
+
+def images_view(images: list[Image], conf: cfg.ConfigOpts, ctx: RequestContext
+                ) -> list[dict[str, Any]]:
+    options = ViewOptions.from_conf(conf)
+    return [image_view(image, conf, ctx, options) for image in images]
 
 
 def member_view(member: Member) -> dict[str, Any]:
