@@ -29,7 +29,6 @@ from oslo_config import cfg
 from oslo_db import exception as db_exc
 
 from glance_svc import errors
-from glance_svc.api import faults
 from glance_svc.config import CONF
 from glance_svc.db import api as db_api
 from glance_svc.registry import wire
@@ -76,20 +75,20 @@ class API:
     @webob.dec.wsgify
     def __call__(self, req: webob.Request) -> webob.Response:
         if req.path_info.rstrip("/") != RPC_PATH:
-            return faults.http_error(404, "The resource could not be found.")
+            return json_response(404, error(404, f"No such resource: {req.path_info}"))
         if req.method != "POST":
-            return faults.http_error(405, "Only POST is allowed here.", {"Allow": "POST"})
+            response = json_response(405, error(405, "Only POST is allowed here."))
+            response.headers["Allow"] = "POST"
+            return response
         ctx = req.environ.get("glance.context")
         if ctx is None or not any(self.policy.check(ctx, rule, {}) for rule in ALLOWED_RULES):
-            return faults.http_error(
-                403, "glance-registry is reserved to administrators and services.")
+            return json_response(403, error(
+                403, "glance-registry is reserved to administrators and services."))
         try:
             calls = parse_batch(req.body)
         except wire.WireError as exc:
-            return faults.http_error(400, str(exc))
-        results = [self._run(name, bound) for name, bound in calls]
-        return webob.Response(status=200, content_type=JSON_TYPE, charset="UTF-8",
-                              body=json.dumps(results).encode())
+            return json_response(400, error(400, str(exc)))
+        return json_response(200, [self._run(name, bound) for name, bound in calls])
 
     def _run(self, name: str, kwargs: dict[str, Any]) -> Any:
         try:
@@ -104,6 +103,16 @@ class API:
             LOG.exception("registry command %s failed", name)
             return wire.encode_error(wire.RegistryError(
                 f"glance-registry failed to run {name}; see its log."))
+
+
+def error(status: int, message: str) -> dict[str, Any]:
+    """The body of a refused request: a machine reads it, so JSON whatever ``Accept``."""
+    return {"error": {"status": status, "message": message}}
+
+
+def json_response(status: int, body: Any) -> webob.Response:
+    return webob.Response(status=status, content_type=JSON_TYPE, charset="UTF-8",
+                          body=json.dumps(body).encode())
 
 
 def parse_batch(body: bytes) -> list[tuple[str, dict[str, Any]]]:

@@ -128,6 +128,14 @@ def _wants_keystone(conf: cfg.ConfigOpts) -> bool:
     return bool(conf[AUTHTOKEN_GROUP].auth_type)
 
 
+def _refusal(response: requests.Response) -> str:
+    """The registry's reason for a non-200 answer (its JSON error, else the text)."""
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return response.text.strip()[:300]
+
+
 class RegistryRepository:
     """``ImageRepository`` over glance-registry (see the module docstring)."""
 
@@ -158,7 +166,7 @@ class RegistryRepository:
         if response.status_code != 200:
             raise RegistryUnavailable(
                 f"glance-registry at {self.url} answered {response.status_code} to "
-                f"{command}: {response.text.strip()[:300]}")
+                f"{command}: {_refusal(response)}")
         try:
             results = response.json()
         except ValueError:
