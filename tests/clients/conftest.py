@@ -167,8 +167,8 @@ class Cloud:
         """A python-glanceclient v2 Client; with Keystone it finds glance in the catalog."""
         from glanceclient import Client
 
-        if self.keystone is None:
-            return Client("2", endpoint=self.url)
+        if self.keystone is None:  # the version is taken from the URL, as glanceclient asks
+            return Client(endpoint=f"{self.url}/v2")
         return Client("2", session=self.keystone.session(self._user(who)),
                       region_name="RegionOne", interface="public")
 
