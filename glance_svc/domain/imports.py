@@ -36,6 +36,7 @@ from oslo_config import cfg
 from glance_svc import errors
 from glance_svc.domain.image import ACTIVE, IMPORTING, QUEUED, UPLOADING, Image, Location
 from glance_svc.store import web_download
+from glance_svc.store.bodies import FileBody
 from glance_svc.store.upload import UploadStream
 
 if TYPE_CHECKING:
@@ -302,6 +303,8 @@ class ImportService:
     def _open_source(self, task: ImportTask) -> Any:
         if task.source is not None:
             body = self.stores.open(task.source)
+            if isinstance(body, FileBody):
+                return body.file  # positioned at 0: read it directly
             return _ChunkReader(body.iter_chunks())
         return self.stores.staging.open(task.image_id)
 
