@@ -107,6 +107,9 @@ def add_command_parsers(subparsers: argparse._SubParsersAction) -> None:  # type
 def parse_args(argv: Sequence[str], conf: cfg.ConfigOpts) -> cfg.ConfigOpts:
     log.register_options(conf)
     log.set_defaults(default_log_levels=[*log.get_default_log_levels(), "alembic=WARN"])
+    # stdout carries only results (Ansible matches the sync sentences); logs go to stderr
+    # unless a config file names a log file.
+    conf.set_default("use_stderr", True)
     db_options.set_defaults(conf)
     conf.register_cli_opt(cfg.SubCommandOpt(
         "command", title="Commands", handler=add_command_parsers))
