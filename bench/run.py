@@ -1,0 +1,419 @@
+#!/usr/bin/env python3
+"""Benchmark glance_svc on this machine and print the figures beside the machine's limits.
+
+    python bench/run.py [--size-mib 1024] [--database-url URL] [--workers N] [--keep]
+
+Starts its own glance-api (no-auth flavor, file store, SQLite in a temp dir unless
+--database-url names another database) on 127.0.0.1, then measures over HTTP:
+
+* upload MB/s of one image, Content-Length (the client sends the file with sendfile, so
+  the figure is the server's), and again with Transfer-Encoding: chunked (glanceclient's way);
+* download MB/s of that image (best of three; the server sends it with sendfile);
+* creates/s of 500 metadata-only `POST /v2/images`, one after the other;
+* median and p95 latency of `GET /v2/images?limit=100` with 1000 images in the database;
+* peak RSS of the server processes (gunicorn master and workers);
+
+and, as the ceilings those figures live under, md5 and sha512 hashing speed and a plain
+file copy on the same disk. MB = 10^6 bytes. Targets are printed as figures, never asserted:
+this script is not part of the test suite, and the machine may be busy (the load average
+is printed with the results). Everything it writes goes to a temp dir it removes at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.fixtures.service import GlanceServer  # noqa: E402
+
+MB = 1_000_000
+MIB = 1 << 20
+BLOCK = 4 * MIB
+OCTET = {"Content-Type": "application/octet-stream"}
+
+
+# -- the machine's limits ------------------------------------------------------------------
+
+
+def hash_speed(name: str, total: int) -> float:
+    """MB/s of hashlib `name` over `total` bytes of in-memory data (CPU only)."""
+    block = os.urandom(16 * MIB)
+    digest = hashlib.new(name)
+    started = time.perf_counter()
+    for _ in range(max(1, total // len(block))):
+        digest.update(block)
+    return max(1, total // len(block)) * len(block) / MB / (time.perf_counter() - started)
+
+
+def copy_speed(source: Path) -> float:
+    """MB/s of shutil.copyfile (in-kernel copy; page cache, no fsync) on the bench's disk."""
+    target = source.with_suffix(".copy")
+    started = time.perf_counter()
+    shutil.copyfile(source, target)
+    seconds = time.perf_counter() - started
+    size = target.stat().st_size
+    target.unlink()
+    return size / MB / seconds
+
+
+def write_image_file(path: Path, size: int) -> None:
+    """`size` bytes of incompressible data (16 MiB of random bytes, each copy numbered)."""
+    pattern = os.urandom(16 * MIB)
+    with path.open("wb") as out:
+        written, index = 0, 0
+        while written < size:
+            block = index.to_bytes(8, "big") + pattern[8:]
+            chunk = block[: size - written]
+            out.write(chunk)
+            written += len(chunk)
+            index += 1
+
+
+# -- the server's RSS ----------------------------------------------------------------------
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendants, from /proc (gunicorn master and workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def status_kib(pid: int, field: str) -> int:
+    """A `kB` field of /proc/PID/status (VmRSS, VmHWM), 0 if the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class RssSampler(threading.Thread):
+    """Samples the summed RSS of the server's process tree every 50 ms; keeps the peak."""
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root = root
+        self.peak_kib = 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            total = sum(status_kib(pid, "VmRSS") for pid in process_tree(self.root))
+            self.peak_kib = max(self.peak_kib, total)
+            self._halt.wait(0.05)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+
+# -- HTTP, with as little client overhead as possible -----------------------------------
+
+
+@dataclass
+class Api:
+    """Persistent http.client connections to the server (one per calling thread)."""
+
+    host: str
+    port: int
+
+    def __post_init__(self) -> None:
+        self._local = threading.local()
+
+    def connection(self) -> http.client.HTTPConnection:
+        if getattr(self._local, "conn", None) is None:
+            self._local.conn = http.client.HTTPConnection(self.host, self.port, timeout=600,
+                                                          blocksize=MIB)
+        return self._local.conn
+
+    def call(self, method: str, path: str, body: Any = None,
+             headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        conn = self.connection()
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, response.read()
+        except (http.client.HTTPException, OSError):
+            conn.close()
+            self._local.conn = None
+            raise
+
+    def json(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+        payload = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if payload is not None else {}
+        status, data = self.call(method, path, payload, headers)
+        if status != expect:
+            raise RuntimeError(f"{method} {path} -> {status} (expected {expect}): {data[:500]!r}")
+        return json.loads(data) if data else None
+
+    def create_image(self, name: str) -> str:
+        body = {"name": name, "disk_format": "raw", "container_format": "bare"}
+        return self.json("POST", "/v2/images", body, expect=201)["id"]
+
+
+def upload_sendfile(api: Api, image_id: str, path: Path) -> float:
+    """PUT /file with Content-Length, body sent by sendfile(2); seconds until the 204."""
+    size = path.stat().st_size
+    head = (
+        f"PUT /v2/images/{image_id}/file HTTP/1.1\r\nHost: {api.host}:{api.port}\r\n"
+        f"Content-Type: application/octet-stream\r\nContent-Length: {size}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection((api.host, api.port)) as sock, path.open("rb") as data:
+        started = time.perf_counter()
+        sock.sendall(head)
+        sock.sendfile(data)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = response.read()
+        seconds = time.perf_counter() - started
+    if response.status != 204:
+        raise RuntimeError(f"upload -> {response.status}: {body[:500]!r}")
+    return seconds
+
+
+def upload_chunked(api: Api, image_id: str, path: Path) -> float:
+    """PUT /file with Transfer-Encoding: chunked, 1 MiB chunks; seconds until the 204."""
+
+    def chunks() -> Iterator[bytes]:
+        with path.open("rb", buffering=0) as data:
+            while chunk := data.read(MIB):
+                yield chunk
+
+    conn = http.client.HTTPConnection(api.host, api.port, timeout=600, blocksize=MIB)
+    try:
+        started = time.perf_counter()
+        conn.request("PUT", f"/v2/images/{image_id}/file", body=chunks(),
+                     headers={**OCTET, "Transfer-Encoding": "chunked"}, encode_chunked=True)
+        response = conn.getresponse()
+        body = response.read()
+        seconds = time.perf_counter() - started
+    finally:
+        conn.close()
+    if response.status != 204:
+        raise RuntimeError(f"chunked upload -> {response.status}: {body[:500]!r}")
+    return seconds
+
+
+def download(api: Api, image_id: str, expected_size: int) -> float:
+    """GET /file read into a reused buffer (nothing kept, nothing hashed); seconds taken."""
+    conn = http.client.HTTPConnection(api.host, api.port, timeout=600)
+    buffer = memoryview(bytearray(BLOCK))
+    try:
+        started = time.perf_counter()
+        conn.request("GET", f"/v2/images/{image_id}/file")
+        response = conn.getresponse()
+        if response.status != 200:
+            raise RuntimeError(f"download -> {response.status}: {response.read()[:500]!r}")
+        received = 0
+        while count := response.readinto(buffer):
+            received += count
+        seconds = time.perf_counter() - started
+    finally:
+        conn.close()
+    if received != expected_size:
+        raise RuntimeError(f"download returned {received} bytes, expected {expected_size}")
+    return seconds
+
+
+def timed(action: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+# -- the run -----------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    metric: str
+    value: str
+    target: str = ""
+
+
+def run(args: argparse.Namespace, workdir: Path) -> list[Row]:
+    size = args.size_mib * MIB
+    image_file = workdir / "image.raw"
+    say(f"writing a {args.size_mib} MiB test image")
+    write_image_file(image_file, size)
+    expected_md5 = hashlib.md5()
+    with image_file.open("rb") as data:
+        while block := data.read(BLOCK):
+            expected_md5.update(block)
+
+    rows = [
+        Row("md5, in memory", f"{hash_speed('md5', min(size, 1024 * MIB)):,.0f} MB/s"),
+        Row("sha512, in memory", f"{hash_speed('sha512', min(size, 1024 * MIB)):,.0f} MB/s"),
+        Row("file copy (copyfile, page cache)", f"{copy_speed(image_file):,.0f} MB/s"),
+    ]
+    machine = rows[:]
+
+    server_dir = workdir / "glance"
+    conf = {"DEFAULT": {"threads": args.threads}} if args.threads else None
+    server = GlanceServer(server_dir, conf, workers=args.workers,
+                          database_url=args.database_url)
+    say(f"starting glance-api (workers={args.workers}) in {server_dir}")
+    server.start()
+    assert server.process is not None
+    sampler = RssSampler(server.process.pid)
+    sampler.start()
+    try:
+        api = Api("127.0.0.1", server.port)
+        results: list[Row] = []
+
+        image_id = api.create_image("bench-upload")
+        say("upload, Content-Length")
+        seconds = upload_sendfile(api, image_id, image_file)
+        stored = api.json("GET", f"/v2/images/{image_id}")
+        if (stored["status"], stored["size"], stored["checksum"]) != (
+                "active", size, expected_md5.hexdigest()):
+            raise RuntimeError(f"uploaded image is wrong: {stored}")
+        results.append(Row("upload, Content-Length", f"{size / MB / seconds:,.0f} MB/s",
+                           ">= 350 MB/s"))
+
+        chunked_id = api.create_image("bench-upload-chunked")
+        say("upload, chunked")
+        seconds = upload_chunked(api, chunked_id, image_file)
+        results.append(Row("upload, chunked", f"{size / MB / seconds:,.0f} MB/s",
+                           "(figure)"))
+
+        say("download x3")
+        best = min(download(api, image_id, size) for _ in range(3))
+        results.append(Row("download (best of 3)", f"{size / MB / best:,.0f} MB/s",
+                           ">= 2,000 MB/s"))
+        # The data is no longer needed; free the disk before the metadata part.
+        api.call("DELETE", f"/v2/images/{chunked_id}")
+
+        say(f"{args.creates} metadata-only creates")
+        elapsed = timed(lambda: [api.create_image(f"bench-create-{i:04d}")
+                                 for i in range(args.creates)])
+        results.append(Row(f"creates ({args.creates}, sequential)",
+                           f"{args.creates / elapsed:,.0f} /s", ">= 150 /s"))
+
+        existing = 1 + args.creates  # bench-upload is still there
+        say(f"filling the database to {args.list_images} images")
+        for i in range(max(0, args.list_images - existing)):
+            api.create_image(f"bench-list-{i:04d}")
+        count = 0
+        path: str | None = "/v2/images?limit=1000"
+        while path:
+            page = api.json("GET", path)
+            count += len(page["images"])
+            path = page.get("next")
+        say(f"{args.list_requests} x GET /v2/images?limit=100 over {count} images")
+        latencies = []
+        for _ in range(args.list_requests):
+            started = time.perf_counter()
+            status, body = api.call("GET", "/v2/images?limit=100")
+            latencies.append(time.perf_counter() - started)
+            if status != 200:
+                raise RuntimeError(f"list -> {status}: {body[:500]!r}")
+        results.append(Row(f"list limit=100 ({count} images), median",
+                           f"{statistics.median(latencies) * 1000:.1f} ms", "< 10 ms"))
+        results.append(Row("list limit=100, p95",
+                           f"{percentile(latencies, 0.95) * 1000:.1f} ms"))
+
+        processes = process_tree(server.process.pid)
+        per_process = [status_kib(pid, "VmHWM") / 1024 for pid in processes]
+        results.append(Row(f"peak RSS, {len(processes)} server processes (sampled sum)",
+                           f"{sampler.peak_kib / 1024:,.0f} MiB"))
+        results.append(Row("peak RSS per process (VmHWM)",
+                           ", ".join(f"{mib:,.0f}" for mib in per_process) + " MiB"))
+    finally:
+        sampler.stop()
+        server.stop()
+    return results + [Row("", "")] + [Row("machine: " + r.metric, r.value) for r in machine]
+
+
+def say(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def print_table(rows: list[Row], header: str) -> None:
+    width = max(len(r.metric) for r in rows)
+    value_width = max(len(r.value) for r in rows)
+    print(header)
+    print(f"{'metric'.ljust(width)}  {'value'.rjust(value_width)}  target")
+    print(f"{'-' * width}  {'-' * value_width}  ------")
+    for row in rows:
+        if not row.metric:
+            print()
+            continue
+        print(f"{row.metric.ljust(width)}  {row.value.rjust(value_width)}  {row.target}".rstrip())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mib", type=int, default=1024, help="image size (1024)")
+    parser.add_argument("--database-url", help="database for glance_svc (default: SQLite)")
+    parser.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 8),
+                        help="glance-api workers (default: CPUs, at most 8, as glance_svc)")
+    parser.add_argument("--threads", type=int, help="threads per worker (service default)")
+    parser.add_argument("--creates", type=int, default=500)
+    parser.add_argument("--list-images", type=int, default=1000)
+    parser.add_argument("--list-requests", type=int, default=1000)
+    parser.add_argument("--tmpdir", help="where to put the temporary data (default: $TMPDIR)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (for logs)")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="glance-bench-", dir=args.tmpdir))
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
+    try:
+        rows = run(args, workdir)
+    finally:
+        if args.keep:
+            say(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    header = (
+        f"glance_svc bench: {args.size_mib} MiB image, workers={args.workers}, "
+        f"DB={'SQLite' if not args.database_url else args.database_url.split(':')[0]}, "
+        f"{os.cpu_count()} CPUs, load average {load_before:.1f} before / "
+        f"{os.getloadavg()[0]:.1f} after, {time.monotonic() - started:.0f} s; MB = 10^6 bytes"
+    )
+    print_table(rows, header)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
