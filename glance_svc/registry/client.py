@@ -144,6 +144,11 @@ class RegistryRepository:
         self.url = registry_url(conf)
         self.timeout = conf.registry_client_timeout or None
         self.http = requests.Session()
+        # Only the config decides how the registry is reached: no proxy, netrc or CA
+        # bundle from the environment (requests would let REQUESTS_CA_BUNDLE override
+        # registry_client_ca_file, and an HTTP_PROXY meant for the outside world would
+        # carry the registry traffic).
+        self.http.trust_env = False
         for key, value in tls_settings(conf).items():
             setattr(self.http, key, value)
         self.http.headers["Content-Type"] = "application/json"
