@@ -175,7 +175,10 @@ class ImportService:
         task = ImportTask(id=str(uuid.uuid4()), image_id=image_id, method=name,
                           stores=stores, all_stores_must_succeed=must_succeed, uri=uri)
         if name == "copy-image":
-            task.source = self.data.ordered_locations(image)[0]
+            sources = self.data.ordered_locations(image)
+            if not sources:
+                raise errors.Conflict(f"Image {image_id} has no data to copy")
+            task.source = sources[0]
         self._lock(image, task)
         return self.submit(self._run, task)
 

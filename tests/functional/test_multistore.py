@@ -318,3 +318,17 @@ def test_delete_image_removes_every_copy(api, multi):
     image = in_two_stores(api)
     assert api.delete(f"/v2/images/{image['id']}").status_code == 204
     assert image["id"] not in files(multi, "fast") + files(multi, "slow")
+
+
+def test_download_with_a_preferred_store(api):
+    image = in_two_stores(api)
+    response = api.get(f"/v2/images/{image['id']}/file?prefer=fast")
+    assert response.status_code == 200
+    assert response.content == DATA
+
+
+def test_download_preferring_an_unknown_store_is_400(api):
+    image = in_two_stores(api)
+    response = api.get(f"/v2/images/{image['id']}/file?prefer=nowhere")
+    assert response.status_code == 400
+    assert "Store 'nowhere' is not configured." in text(response)
