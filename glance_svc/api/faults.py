@@ -41,7 +41,12 @@ def http_error(status: int, message: str, headers: dict[str, str] | None = None
                ) -> webob.exc.HTTPException:
     """A WebOb exception (itself a WSGI app) for ``status`` carrying ``message``."""
     cls = _BY_STATUS.get(status, webob.exc.HTTPInternalServerError)
-    exc = cls(explanation=message)
+    # Most WebOb bodies print the explanation; a few (405, 415, 501) print only the
+    # detail after a fixed sentence. Put the message where the body will show it.
+    if "${explanation}" in cls.body_template_obj.template:
+        exc = cls(explanation=message)
+    else:
+        exc = cls(detail=message)
     for name, value in (headers or {}).items():
         exc.headers[name] = value
     return exc

@@ -140,6 +140,8 @@ class API:
         except Exception:  # the client gets a clean 500; the log gets the traceback
             LOG.exception("Unhandled error on %s %s", req.method, req.path_info)
             response = faults.server_error()
+        # WebOb's 415 body names ${CONTENT_TYPE}; without the key it prints the placeholder.
+        environ.setdefault("CONTENT_TYPE", "")
         return response(environ, start_response)
 
     def _dispatch(self, req: ApiRequest) -> webob.Response:
