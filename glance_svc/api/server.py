@@ -70,6 +70,9 @@ def gunicorn_settings(conf: cfg.ConfigOpts, default_port: int) -> dict[str, Any]
         # No "sendfile" key: gunicorn treats any explicit value as --no-sendfile, and its
         # default is to use sendfile for wsgi.file_wrapper responses (file-store downloads).
         "proc_name": None,
+        # gunicorn 27's control socket lives at one path per user: two servers on a host
+        # (glance-api and glance-registry, or parallel tests) would fight over it.
+        "control_socket_disable": True,
     }
     if conf.client_socket_timeout:
         settings["keepalive"] = min(settings["keepalive"], conf.client_socket_timeout)
