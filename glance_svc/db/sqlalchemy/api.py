@@ -73,10 +73,7 @@ class SqlImageRepository:
     def create(self, image: Image) -> Image:
         try:
             with self.engine.begin() as conn:
-                taken = conn.execute(
-                    sa.select(images.c.id).where(images.c.id == image.id)).first()
-                if taken is not None:
-                    raise errors.Duplicate(f"Image with identifier {image.id} already exists!")
+                # Soft-deleted rows stay, so the primary key alone refuses a reused id.
                 rows.insert_image(conn, image)
                 return self._get(conn, image.id, include_deleted=False)
         except db_exc.DBDuplicateEntry:

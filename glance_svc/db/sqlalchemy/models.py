@@ -57,7 +57,8 @@ class SoftDeleteMixin:
 class ImageModel(SoftDeleteMixin, Base):
     __tablename__ = "images"
     __table_args__ = (
-        sa.Index("ix_images_deleted_created_at", "deleted", "created_at"),
+        # The default listing order (created_at, id) read straight from the index.
+        sa.Index("ix_images_deleted_created_at", "deleted", "created_at", "id"),
         MYSQL_TABLE_ARGS,
     )
 

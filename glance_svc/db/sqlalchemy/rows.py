@@ -9,7 +9,7 @@ needs to see of the locations.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,6 +44,22 @@ def owned_by(table: sa.Table, image_ids: Sequence[str], deleted_at: dt.datetime 
     return sa.and_(table.c.image_id.in_(image_ids), own)
 
 
+def _live_children(*columns: sa.Column[Any]) -> sa.Select[Any]:
+    """Non-deleted child rows of a set of images, built once: listing pages are the hot
+    path, and an expanding bind parameter spares re-coercing every id on each call."""
+    table = columns[0].table
+    return (sa.select(table.c.image_id, *columns)
+            .where(table.c.image_id.in_(sa.bindparam("ids", expanding=True)),
+                   table.c.deleted == sa.false())
+            .order_by(table.c.id))
+
+
+_LIVE_PROPERTIES = _live_children(image_properties.c.name, image_properties.c.value)
+_LIVE_TAGS = _live_children(image_tags.c.value)
+_LIVE_LOCATIONS = _live_children(image_locations.c.id, image_locations.c.value,
+                                 image_locations.c.meta_data, image_locations.c.status)
+
+
 def load_images(conn: sa.Connection, rows: Sequence[Any]) -> list[Image]:
     """Images for ``images`` rows, with their properties, tags and locations (3 queries)."""
     if not rows:
@@ -53,27 +69,29 @@ def load_images(conn: sa.Connection, rows: Sequence[Any]) -> list[Image]:
     props: dict[str, dict[str, str]] = {r.id: {} for r in rows}
     tags: dict[str, set[str]] = {r.id: set() for r in rows}
     locs: dict[str, list[Location]] = {r.id: [] for r in rows}
-    for prop in _children(conn, image_properties, live, dead, image_properties.c.id):
-        props[prop.image_id][prop.name] = prop.value
-    for tag in _children(conn, image_tags, live, dead, image_tags.c.id):
-        tags[tag.image_id].add(tag.value)
-    for loc in _children(conn, image_locations, live, dead, image_locations.c.id):
-        locs[loc.image_id].append(Location(
-            url=loc.value, metadata=loc.meta_data or {}, status=loc.status, id=loc.id,
-        ))
+    for image_id, name, value in _children(conn, _LIVE_PROPERTIES, live, dead):
+        props[image_id][name] = value
+    for image_id, value in _children(conn, _LIVE_TAGS, live, dead):
+        tags[image_id].add(value)
+    for image_id, loc_id, url, metadata, status in _children(conn, _LIVE_LOCATIONS, live,
+                                                             dead):
+        locs[image_id].append(Location(url=url, metadata=metadata or {}, status=status,
+                                       id=loc_id))
     return [_image(r, props[r.id], tags[r.id], locs[r.id]) for r in rows]
 
 
-def _children(conn: sa.Connection, table: sa.Table, live: Sequence[str],
-              dead: dict[str, dt.datetime | None], order: Any) -> Iterable[Any]:
+def _children(conn: sa.Connection, live_stmt: sa.Select[Any], live: Sequence[str],
+              dead: dict[str, dt.datetime | None]) -> list[Any]:
+    found: list[Any] = []
     if live:
-        yield from conn.execute(
-            sa.select(table).where(owned_by(table, live, None)).order_by(order)
-        )
+        found += conn.execute(live_stmt, {"ids": live}).all()
+    table = live_stmt.selected_columns[0].table
     for image_id, deleted_at in dead.items():
-        yield from conn.execute(
-            sa.select(table).where(owned_by(table, [image_id], deleted_at)).order_by(order)
-        )
+        # A deleted image owns the rows deleted with it (rare: tools only).
+        stmt = (sa.select(*live_stmt.selected_columns)
+                .where(owned_by(table, [image_id], deleted_at)).order_by(table.c.id))
+        found += conn.execute(stmt).all()
+    return found
 
 
 def _image(row: Any, props: dict[str, str], tags: set[str], locs: list[Location]) -> Image:
@@ -116,16 +134,25 @@ def member(row: Any) -> Member:
 
 
 def insert_image(conn: sa.Connection, image: Image) -> None:
+    """Insert a new image and its children; a taken id fails on the primary key."""
+    now = image.created_at
+    stamps = {"created_at": now, "updated_at": now, "deleted": False}
     conn.execute(sa.insert(images).values(
-        id=image.id,
-        created_at=image.created_at,
-        updated_at=image.updated_at,
-        deleted=False,
-        **image_values(image),
-    ))
-    sync_properties(conn, image, image.created_at)
-    sync_tags(conn, image, image.created_at)
-    sync_locations(conn, image, image.created_at)
+        id=image.id, created_at=now, updated_at=image.updated_at, deleted=False,
+        **image_values(image)))
+    if image.properties:
+        conn.execute(sa.insert(image_properties), [
+            {"image_id": image.id, "name": k, "value": v, **stamps}
+            for k, v in image.properties.items()])
+    if image.tags:
+        conn.execute(sa.insert(image_tags), [
+            {"image_id": image.id, "value": t, **stamps} for t in sorted(image.tags)])
+    # One statement per location keeps ids in list order (the order is the id order).
+    for loc in image.locations:
+        if loc.status != "deleted":
+            conn.execute(sa.insert(image_locations).values(
+                image_id=image.id, value=loc.url, meta_data=loc.metadata,
+                status=loc.status, **stamps))
 
 
 def sync_properties(conn: sa.Connection, image: Image, now: dt.datetime) -> None:

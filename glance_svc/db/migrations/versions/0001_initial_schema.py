@@ -73,7 +73,7 @@ def upgrade() -> None:
     for column in ("name", "status", "checksum", "owner", "visibility", "os_hash_value",
                    "deleted"):
         op.create_index(f"ix_images_{column}", "images", [column])
-    op.create_index("ix_images_deleted_created_at", "images", ["deleted", "created_at"])
+    op.create_index("ix_images_deleted_created_at", "images", ["deleted", "created_at", "id"])
 
     _image_child(
         "image_properties",
