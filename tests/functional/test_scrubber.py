@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import ApiClient
 from tests.fixtures.scrubber import ScrubberEnv, scrub_db, wait_for  # noqa: F401
+from tests.fixtures.service import GlanceServer
 
 HOUR = 3600
 
@@ -277,3 +279,38 @@ def test_daemon_scrubs_images_that_become_due_later(env: ScrubberEnv) -> None:
         code = stop(daemon)
     assert code == 0
     assert output.read_text().strip().splitlines()[-1] == "glance-scrubber: daemon stopped"
+
+
+# -- through the API ------------------------------------------------------------------------
+
+DelayedApi = tuple[GlanceServer, ApiClient, ScrubberEnv]
+
+
+@pytest.fixture
+def delayed_api(make_server: Callable[..., GlanceServer], tmp_path: Path
+                ) -> Iterator[DelayedApi]:
+    """A glance-api with delayed_delete, and a scrubber on its database and file store."""
+    server = make_server(conf={"DEFAULT": {"delayed_delete": True}})
+    scrubber_env = ScrubberEnv(tmp_path / "scrubber", server.database_url, {
+        "glance_store": {"filesystem_store_datadir": str(server.images_dir)}}, sync_db=False)
+    yield server, ApiClient(server.url), scrubber_env
+    scrubber_env.close()
+
+
+def test_image_deleted_through_the_api_is_scrubbed(delayed_api: DelayedApi) -> None:
+    server, client, scrubber_env = delayed_api
+    image = client.active_image()
+    assert client.delete(f"/v2/images/{image['id']}").status_code == 204
+    assert server.stored_files() == [image["id"]]
+    result = scrubber_env.run()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (scrubber_env.image(image["id"]).status, server.stored_files()) == ("deleted", [])
+
+
+def test_restored_image_downloads_again_through_the_api(delayed_api: DelayedApi) -> None:
+    _server, client, scrubber_env = delayed_api
+    image = client.active_image(data=b"keep me")
+    client.delete(f"/v2/images/{image['id']}")
+    assert scrubber_env.run("--restore", image["id"]).returncode == 0
+    response = client.get(f"/v2/images/{image['id']}/file")
+    assert (response.status_code, response.content) == (200, b"keep me")
