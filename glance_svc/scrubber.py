@@ -99,6 +99,20 @@ def lock_dir(conf: cfg.ConfigOpts) -> str:
         "directory for glance-scrubber's lock file")
 
 
+def _match_owner(path: str, directory: str) -> None:
+    """Give what root creates to the lock directory's owner.
+
+    An operator may run ``glance-scrubber --restore`` or a one-off run as root; files it
+    creates must stay usable by the ``glance`` user the daemon runs as.
+    """
+    if os.geteuid() != 0:
+        return
+    info = os.stat(directory)
+    if info.st_uid != 0:
+        with contextlib.suppress(OSError):
+            os.chown(path, info.st_uid, info.st_gid)
+
+
 class ScrubberLock:
     """The exclusive lock every scrub run and every restore takes (never blocking)."""
 
@@ -119,6 +133,7 @@ class ScrubberLock:
         os.makedirs(self.directory, exist_ok=True)
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            _match_owner(self.path, self.directory)
         except PermissionError:
             # A file created by another user: a read-only descriptor can still be locked.
             fd = os.open(self.path, os.O_RDONLY)
@@ -152,6 +167,7 @@ class InflightMarkers:
     """One empty file per image whose data a run is deleting (see the module docstring)."""
 
     def __init__(self, directory: str) -> None:
+        self.parent = directory
         self.directory = os.path.join(directory, INFLIGHT_DIR)
 
     def _path(self, image_id: str) -> str:
@@ -160,7 +176,9 @@ class InflightMarkers:
         return os.path.join(self.directory, image_id)
 
     def set(self, image_id: str) -> None:
-        os.makedirs(self.directory, exist_ok=True)
+        if not os.path.isdir(self.directory):
+            os.makedirs(self.directory, exist_ok=True)
+            _match_owner(self.directory, self.parent)
         with open(self._path(image_id), "w"):
             pass
 

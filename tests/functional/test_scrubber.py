@@ -8,6 +8,7 @@ scrubber runs.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -314,3 +315,26 @@ def test_restored_image_downloads_again_through_the_api(delayed_api: DelayedApi)
     assert scrubber_env.run("--restore", image["id"]).returncode == 0
     response = client.get(f"/v2/images/{image['id']}/file")
     assert (response.status_code, response.content) == (200, b"keep me")
+
+
+# -- the lock directory ---------------------------------------------------------------------
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root creates files for another user")
+def test_files_root_creates_belong_to_the_lock_directory_owner(env: ScrubberEnv) -> None:
+    env.lock_dir.mkdir()
+    os.chown(env.lock_dir, 4242, 4242)
+    env.seed(deleted_ago=2 * HOUR)
+    env.run()
+    owners = {(p.stat().st_uid, p.stat().st_gid) for p in env.lock_dir.iterdir()}
+    assert owners == {(4242, 4242)}
+
+
+@pytest.mark.skipif(os.path.exists("/var/lib/glance"), reason="the default lock dir exists")
+def test_without_lock_path_or_var_lib_glance_the_scrubber_says_what_to_set(
+        env: ScrubberEnv) -> None:
+    env.conf.pop("oslo_concurrency")
+    env.write_config()
+    result = env.run()
+    assert (result.returncode, result.stderr.strip()) == (1, (
+        "glance-scrubber: /var/lib/glance does not exist: set [oslo_concurrency] lock_path "
+        "to a directory for glance-scrubber's lock file"))
