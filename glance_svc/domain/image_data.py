@@ -408,13 +408,21 @@ class ImageDataService:
                 img.os_hash_algo = validation["os_hash_algo"]
                 img.os_hash_value = validation["os_hash_value"]
 
-        if validation and secure:
-            self.activate(image_id, QUEUED, None, [location], set_active=False,
-                                  update=lambda img: (record(img), img.transition(IMPORTING)))
-            self.imports.submit(self._verify_location, image_id, location, algo,
-                                validation["os_hash_value"])
-            return
-        self.activate(image_id, QUEUED, None, [location], update=record)
+        def record_and_wait(img: Image) -> None:
+            record(img)
+            img.transition(IMPORTING)  # until the background hash matches
+
+        try:
+            if validation and secure:
+                self.activate(image_id, QUEUED, None, [location], set_active=False,
+                              update=record_and_wait)
+                self.imports.submit(self._verify_location, image_id, location, algo,
+                                    validation["os_hash_value"])
+                return
+            self.activate(image_id, QUEUED, None, [location], update=record)
+        except errors.Gone as exc:  # changed or deleted since we read it: not an upload
+            raise errors.Conflict(f"Image {image_id} changed while its location was "
+                                  "being added") from exc
         if secure:
             self.imports.submit(self._hash_location, image_id, location, algo)
 
