@@ -107,14 +107,9 @@ class SqlImageRepository:
 
     def _marker(self, conn: sa.Connection, query: ImageQuery) -> Any:
         """The marker's row if the caller may see it (any member status), else 400."""
-        visible = sa.true() if query.is_admin else sa.or_(
-            images.c.visibility.in_(("public", "community")),
-            images.c.owner.is_(None),
-            images.c.owner == query.project_id if query.project_id else sa.false(),
-            listing._shared_with(query.project_id, "all"),
-        )
         row = conn.execute(sa.select(images).where(
-            images.c.id == query.marker, images.c.deleted == sa.false(), visible)).first()
+            images.c.id == query.marker, images.c.deleted == sa.false(),
+            listing.readable(query, "all"))).first()
         if row is None:
             raise errors.BadRequest(f"No image found with ID {query.marker}")
         return row

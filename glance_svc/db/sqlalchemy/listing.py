@@ -106,22 +106,29 @@ def visibility(query: ImageQuery) -> sa.ColumnElement[bool]:
     projects' community images (admins too), ``all`` keeps every readable image.
     """
     owned = images.c.owner == query.project_id if query.project_id else sa.false()
-    if query.is_admin:
-        readable: sa.ColumnElement[bool] = sa.true()
-    else:
-        readable = sa.or_(
-            images.c.visibility.in_(("public", "community")),
-            owned,
-            images.c.owner.is_(None),
-            _shared_with(query.project_id, query.member_status),
-        )
     if query.visibility is None:
         scope = sa.or_(images.c.visibility != "community", owned)
     elif query.visibility == "all":
         scope = sa.true()
     else:
         scope = images.c.visibility == query.visibility
-    return sa.and_(readable, scope)
+    return sa.and_(readable(query, query.member_status), scope)
+
+
+def readable(query: ImageQuery, member_status: str) -> sa.ColumnElement[bool]:
+    """Images the caller may read at all; shared ones only with this membership status.
+
+    The marker of a page must be readable with any status (``all``): a member may page
+    from an image it has not accepted yet, as in Glance.
+    """
+    if query.is_admin:
+        return sa.true()
+    return sa.or_(
+        images.c.visibility.in_(("public", "community")),
+        images.c.owner == query.project_id if query.project_id else sa.false(),
+        images.c.owner.is_(None),
+        _shared_with(query.project_id, member_status),
+    )
 
 
 def _shared_with(project_id: str | None, member_status: str) -> sa.ColumnElement[bool]:
