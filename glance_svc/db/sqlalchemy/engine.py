@@ -82,12 +82,35 @@ def _pooled_sqlite(pool_size: int, max_overflow: int, timeout: int
         engine_args["pool_size"] = pool_size
         engine_args["max_overflow"] = max_overflow
         engine_args["pool_timeout"] = timeout
-        engine_args.setdefault("connect_args", {})["check_same_thread"] = False
+        connect_args = engine_args.setdefault("connect_args", {})
+        connect_args["check_same_thread"] = False
+        connect_args["timeout"] = BUSY_TIMEOUT_SECONDS
         engine = sa.create_engine(url, **engine_args)
         sa.event.listen(engine, "connect", _use_wal)
+        sa.event.listen(engine, "begin", _begin_immediate)
         return engine, engine
 
     return target
+
+
+# How long a SQLite writer waits for another writer before giving up.
+BUSY_TIMEOUT_SECONDS = 30
+
+
+def _begin_immediate(conn: sa.Connection) -> None:
+    """Start every SQLite transaction with ``BEGIN IMMEDIATE``.
+
+    oslo.db emits a plain (deferred) ``BEGIN``. A deferred transaction that reads before
+    it writes must upgrade its lock, and SQLite refuses that upgrade at once ("database is
+    locked") while another connection writes, without waiting for the busy timeout: two
+    concurrent uploads, or an import thread beside a request, then fail with 500.
+    ``BEGIN IMMEDIATE`` takes the write lock up front, so writers queue for the busy
+    timeout instead. This listener runs before oslo.db's, and marks the connection the
+    way oslo.db does, so that oslo.db does not emit its own ``BEGIN`` as well.
+    """
+    if "in_transaction" not in conn.info:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.info["in_transaction"] = True
 
 
 def _is_sqlite_file(url: str) -> bool:
