@@ -73,6 +73,11 @@ def gunicorn_settings(conf: cfg.ConfigOpts, default_port: int) -> dict[str, Any]
         # gunicorn 27's control socket lives at one path per user: two servers on a host
         # (glance-api and glance-registry, or parallel tests) would fight over it.
         "control_socket_disable": True,
+        # Proxy headers are oslo.middleware's job ([oslo_middleware]
+        # enable_proxy_headers_parsing); gunicorn would otherwise trust X-Forwarded-Proto
+        # from 127.0.0.1 on its own.
+        "forwarded_allow_ips": "",
+        "secure_scheme_headers": {},
     }
     if conf.client_socket_timeout:
         settings["keepalive"] = min(settings["keepalive"], conf.client_socket_timeout)

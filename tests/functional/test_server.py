@@ -1,0 +1,105 @@
+"""glance-api as a process: the server options of glance-api.conf change what it does."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+from tests.conftest import ApiClient
+
+
+def _children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (gunicorn's workers)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines()
+                          if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True)
+    return cert, key
+
+
+def test_cert_file_and_key_file_serve_https(make_server, tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    server = make_server({"DEFAULT": {"cert_file": str(cert), "key_file": str(key)}},
+                         scheme="https", ca_file=str(cert))
+    response = requests.get(f"https://127.0.0.1:{server.port}/versions", verify=str(cert),
+                            timeout=10)
+    assert response.status_code == 200
+    assert response.json()["versions"][0]["links"][0]["href"].startswith(
+        f"https://127.0.0.1:{server.port}/v2/")
+
+
+def test_cert_file_without_key_file_stops_glance_api_with_a_clear_message(
+        tmp_path: Path) -> None:
+    from tests.fixtures.service import BIN, write_ini
+
+    conf = tmp_path / "glance-api.conf"
+    write_ini(conf, {"DEFAULT": {"cert_file": str(tmp_path / "cert.pem")}})
+    result = subprocess.run([str(BIN / "glance-api"), "--config-file", str(conf)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "cert_file and key_file must be set together" in result.stderr
+
+
+def test_workers_starts_that_many_worker_processes(make_server) -> None:
+    server = make_server({"DEFAULT": {"workers": 3}})
+    deadline = time.monotonic() + 30
+    while len(_children(server.process.pid)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(_children(server.process.pid)) == 3
+
+
+def test_public_endpoint_is_the_base_of_every_version_link(make_server) -> None:
+    server = make_server({"DEFAULT": {"public_endpoint": "https://images.example.org:8443"}})
+    hrefs = {link["href"] for version in requests.get(f"{server.url}/versions",
+                                                       timeout=10).json()["versions"]
+             for link in version["links"]}
+    assert hrefs == {"https://images.example.org:8443/v2/"}
+
+
+def test_forwarded_proto_is_honoured_when_proxy_header_parsing_is_enabled(make_server) -> None:
+    server = make_server({"oslo_middleware": {"enable_proxy_headers_parsing": True}})
+    response = requests.get(f"{server.url}/versions", timeout=10,
+                            headers={"X-Forwarded-Proto": "https"})
+    assert response.json()["versions"][0]["links"][0]["href"] == (
+        f"https://127.0.0.1:{server.port}/v2/")
+
+
+def test_forwarded_proto_is_ignored_by_default(api: ApiClient) -> None:
+    response = api.get("/versions", headers={"X-Forwarded-Proto": "https"})
+    assert response.json()["versions"][0]["links"][0]["href"].startswith("http://")
+
+
+def test_cors_preflight_answers_for_the_allowed_origin(make_server) -> None:
+    server = make_server({"cors": {"allowed_origin": "https://dashboard.example.org"}})
+    response = requests.options(
+        f"{server.url}/v2/images", timeout=10,
+        headers={"Origin": "https://dashboard.example.org",
+                 "Access-Control-Request-Method": "PATCH"})
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "https://dashboard.example.org"
+    assert "PATCH" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_cors_headers_are_absent_for_other_origins(make_server) -> None:
+    server = make_server({"cors": {"allowed_origin": "https://dashboard.example.org"}})
+    response = requests.get(f"{server.url}/versions", timeout=10,
+                            headers={"Origin": "https://evil.example.com"})
+    assert "Access-Control-Allow-Origin" not in response.headers
