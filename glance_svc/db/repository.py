@@ -54,6 +54,15 @@ class ImageRepository(Protocol):
         Compare-and-set on ``from_status`` as in ``save``.
         """
 
+    def set_property_if(self, image_id: str, name: str, value: str | None, *,
+                        expected: str | None) -> Image:
+        """Set property ``name`` to ``value`` (``None`` removes it) only if its stored value
+        still equals ``expected`` (``None``: absent); otherwise ``errors.StaleStatus``.
+
+        The compare-and-set for changes that do not move the status, such as the import
+        lock of copy-image: two requests that both read "unlocked" cannot both take it.
+        """
+
     def restore(self, image_id: str) -> Image:
         """Bring a ``pending_delete`` image back to ``active`` (the scrubber's --restore)."""
 

@@ -248,7 +248,19 @@ class ImportService:
         return list(dict.fromkeys(stores))
 
     def _lock(self, image: Image, task: ImportTask) -> None:
-        """Take the lock and record progress markers in the same compare-and-set save."""
+        """Take the lock and record progress markers in the same compare-and-set save.
+
+        A copy does not move the status, so a status compare-and-set cannot stop two copies
+        from both taking the lock: for copy-image the lock itself is compared and set first.
+        """
+        busy = (f"New operation on image '{image.id}' is not permitted as prior operation "
+                "is still in progress")
+        if task.method == "copy-image":
+            try:
+                image = self.repo.set_property_if(image.id, LOCK, task.id,
+                                                  expected=image.properties.get(LOCK))
+            except errors.StaleStatus as exc:
+                raise errors.Conflict(busy) from exc
         previous = image.status
         image.properties[LOCK] = task.id
         image.properties[IMPORTING_TO] = ",".join(s for s in task.stores if s)
@@ -260,13 +272,9 @@ class ImportService:
         try:
             self.repo.save(image, from_status=previous)
         except errors.StaleStatus as exc:
-            raise errors.Conflict(f"New operation on image '{image.id}' is not permitted "
-                                  "as prior operation is still in progress") from exc
-        # Status does not move for a copy, so check that our lock won the race.
-        if task.method == "copy-image" and (
-                self.repo.get(image.id).properties.get(LOCK) != task.id):
-                raise errors.Conflict(f"New operation on image '{image.id}' is not "
-                                      "permitted as prior operation is still in progress")
+            if task.method == "copy-image":  # give back the lock taken above
+                self.repo.set_property_if(image.id, LOCK, None, expected=task.id)
+            raise errors.Conflict(busy) from exc
 
     # -- carrying it out ---------------------------------------------------------------------
     def _run(self, task: ImportTask) -> None:

@@ -225,6 +225,11 @@ class RegistryRepository:
         return self._call(  # type: ignore[no-any-return]
             "mark_deleted", image=image, status=status, from_status=from_status)
 
+    def set_property_if(self, image_id: str, name: str, value: str | None, *,
+                        expected: str | None) -> Image:
+        return self._call(  # type: ignore[no-any-return]
+            "set_property_if", image_id=image_id, name=name, value=value, expected=expected)
+
     def restore(self, image_id: str) -> Image:
         return self._call("restore", image_id=image_id)  # type: ignore[no-any-return]
 

@@ -209,6 +209,53 @@ def test_of_two_racing_saves_from_one_status_exactly_one_wins(
     assert sorted(outcomes) == ["lost", "won"]
 
 
+def test_set_property_if_sets_when_the_stored_value_is_the_expected_one(
+        repo: SqlImageRepository) -> None:
+    image = repo.create(_image())
+    stored = repo.set_property_if(image.id, "os_glance_import_task", "task-1", expected=None)
+    assert stored.properties["os_glance_import_task"] == "task-1"
+    assert repo.get(image.id).properties["os_glance_import_task"] == "task-1"
+
+
+def test_set_property_if_refuses_when_the_stored_value_changed(
+        repo: SqlImageRepository) -> None:
+    image = repo.create(_image())
+    repo.set_property_if(image.id, "os_glance_import_task", "task-1", expected=None)
+    with pytest.raises(errors.StaleStatus):
+        repo.set_property_if(image.id, "os_glance_import_task", "task-2", expected=None)
+    assert repo.get(image.id).properties["os_glance_import_task"] == "task-1"
+
+
+def test_set_property_if_with_none_removes_the_property(repo: SqlImageRepository) -> None:
+    image = repo.create(_image())
+    repo.set_property_if(image.id, "os_glance_import_task", "task-1", expected=None)
+    stored = repo.set_property_if(image.id, "os_glance_import_task", None, expected="task-1")
+    assert "os_glance_import_task" not in stored.properties
+    assert "os_glance_import_task" not in repo.get(image.id).properties
+
+
+def test_of_two_racing_set_property_if_exactly_one_wins(repo: SqlImageRepository) -> None:
+    image = repo.create(_image())
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def lock(task: str) -> None:
+        barrier.wait()
+        try:
+            repo.set_property_if(image.id, "os_glance_import_task", task, expected=None)
+            outcomes.append("won")
+        except errors.StaleStatus:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=lock, args=(t,)) for t in ("task-1", "task-2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["lost", "won"]
+
+
 def test_saving_unchanged_values_twice_in_one_second_is_not_stale(
         repo: SqlImageRepository, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sql_api, "utcnow", lambda: T0)

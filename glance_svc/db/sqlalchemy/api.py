@@ -127,6 +127,27 @@ class SqlImageRepository:
             rows.sync_locations(conn, image, now)
             return self._get(conn, image.id, include_deleted=False)
 
+    @_retry
+    def set_property_if(self, image_id: str, name: str, value: str | None, *,
+                        expected: str | None) -> Image:
+        now = utcnow()
+        with self.engine.begin() as conn:
+            # Touching the image row first takes its lock (InnoDB; SQLite already holds the
+            # write lock), so concurrent callers compare one after the other.
+            self._compare_and_set(conn, image_id, None, {"updated_at": now})
+            image = self._get(conn, image_id, include_deleted=False)
+            current = image.properties.get(name)
+            if current != expected:
+                raise errors.StaleStatus(
+                    f"Property {name} of image {image_id} is {current!r}, no longer "
+                    f"{expected!r}: it was changed by another request")
+            if value is None:
+                image.properties.pop(name, None)
+            else:
+                image.properties[name] = value
+            rows.sync_properties(conn, image, now)
+            return self._get(conn, image_id, include_deleted=False)
+
     def _compare_and_set(self, conn: sa.Connection, image_id: str, from_status: str | None,
                          values: dict[str, Any], *, live_only: bool = True) -> None:
         stmt = sa.update(images).where(images.c.id == image_id).values(**values)
