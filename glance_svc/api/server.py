@@ -8,6 +8,7 @@ gunicorn streams request bodies (chunked or with Content-Length) to the app thro
 from __future__ import annotations
 
 import multiprocessing
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -104,3 +105,21 @@ def serve(load_app: Callable[[], Any], settings: dict[str, Any], proc_name: str)
             return load_app()
 
     _Application().run()
+
+
+def run_paste_service(conf: cfg.ConfigOpts, prog: str, default_port: int) -> int:
+    """Serve ``<prog>[-<flavor>]`` from ``<prog>-paste.ini`` until stopped; 1 on bad config.
+
+    The paste file is found in the parent process, so a missing one fails once, with a
+    clear message, instead of in every worker.
+    """
+    from glance_svc.api import app
+
+    try:
+        settings = gunicorn_settings(conf, default_port)
+        paste_file = app.find_paste_file(conf, f"{prog}-paste.ini")
+    except (ValueError, app.PasteConfigNotFound) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
+    serve(lambda: app.load_paste_app(conf, prog, paste_file), settings, proc_name=prog)
+    return 0

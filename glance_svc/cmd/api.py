@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from glance_svc import config
-from glance_svc.api import app, server
+from glance_svc.api import server
 
 DEFAULT_PORT = 9292
 
@@ -20,20 +20,7 @@ DEFAULT_PORT = 9292
 def main(argv: Sequence[str] | None = None) -> int:
     conf = config.parse_args(sys.argv[1:] if argv is None else argv, prog="glance-api")
     config.setup_logging(conf, prog="glance-api")
-    try:
-        settings = server.gunicorn_settings(conf, DEFAULT_PORT)
-        # Find the paste file in the parent, so a missing one fails here with a clear
-        # message instead of in every worker.
-        paste_file = app.find_paste_file(conf, "glance-api-paste.ini")
-    except (ValueError, app.PasteConfigNotFound) as exc:
-        print(f"glance-api: {exc}", file=sys.stderr)
-        return 1
-    server.serve(
-        lambda: app.load_paste_app(conf, "glance-api", paste_file),
-        settings,
-        proc_name="glance-api",
-    )
-    return 0
+    return server.run_paste_service(conf, "glance-api", DEFAULT_PORT)
 
 
 if __name__ == "__main__":

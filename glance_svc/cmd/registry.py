@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from glance_svc import config
-from glance_svc.api import app, server
+from glance_svc.api import server
 from glance_svc.db import api as db_api
 
 DEFAULT_PORT = 9191
@@ -31,18 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not conf.database.connection:
         print(f"{PROG}: [database] connection is not set.", file=sys.stderr)
         return 1
-    try:
-        settings = server.gunicorn_settings(conf, DEFAULT_PORT)
-        paste_file = app.find_paste_file(conf, "glance-registry-paste.ini")
-    except (ValueError, app.PasteConfigNotFound) as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return 1
-    server.serve(
-        lambda: app.load_paste_app(conf, PROG, paste_file),
-        settings,
-        proc_name=PROG,
-    )
-    return 0
+    return server.run_paste_service(conf, PROG, DEFAULT_PORT)
 
 
 if __name__ == "__main__":

@@ -187,11 +187,7 @@ class ImageDataService:
             if image.status != from_status:
                 raise errors.StaleStatus(f"Image {image_id} is now {image.status}")
             if result is not None:
-                image.size = result.size
-                image.checksum = result.checksum
-                image.os_hash_algo = result.os_hash_algo
-                image.os_hash_value = result.os_hash_value
-                image.virtual_size = result.virtual_size
+                result.apply_to(image)
             image.locations.extend(locations)
             if update is not None:
                 update(image)

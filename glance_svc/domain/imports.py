@@ -399,11 +399,7 @@ class ImportService:
                 failed: list[str | None]) -> None:
         def change(image: Image) -> None:
             if result is not None:
-                image.size = result.size
-                image.checksum = result.checksum
-                image.os_hash_algo = result.os_hash_algo
-                image.os_hash_value = result.os_hash_value
-                image.virtual_size = result.virtual_size
+                result.apply_to(image)
             image.locations.append(location)
             image.properties[IMPORTING_TO] = ",".join(s for s in remaining if s)
             image.properties[FAILED] = _merge(image.properties.get(FAILED), failed)

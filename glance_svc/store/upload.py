@@ -18,6 +18,7 @@ from typing import Protocol
 from oslo_config import cfg
 
 from glance_svc import errors
+from glance_svc.domain.image import Image
 from glance_svc.store.format_check import FormatInspection
 from glance_svc.store.hashing import MultiHasher
 
@@ -68,6 +69,14 @@ class StreamResult:
     os_hash_algo: str | None
     os_hash_value: str | None
     virtual_size: int | None
+
+    def apply_to(self, image: Image) -> None:
+        """Record what the stream measured on ``image`` (size, hashes, virtual size)."""
+        image.size = self.size
+        image.checksum = self.checksum
+        image.os_hash_algo = self.os_hash_algo
+        image.os_hash_value = self.os_hash_value
+        image.virtual_size = self.virtual_size
 
 
 class UploadStream:
