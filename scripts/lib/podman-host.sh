@@ -145,7 +145,13 @@ PY
   glance+=(wheel)
   keystone=("keystone==30.0.0" "gunicorn==27.0.1" "PyMySQL==1.2.4")
   clients=("python-openstackclient==10.5.0" "openstacksdk==4.22.0")
-  want=$(printf '%s\n' "${glance[@]}" -- "${keystone[@]}" -- "${clients[@]}" | sha256sum | cut -c1-16)
+  # the openstacksdk glance_keystone puts into its deploy venv, when the role pins another one
+  local sdk
+  sdk=$("$py" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1])).get("glance_keystone_openstacksdk_version", ""))' \
+        "$root/roles/glance_keystone/defaults/main.yml" 2>/dev/null || true)
+  local -a deploysdk=()
+  [ -n "$sdk" ] && deploysdk=("openstacksdk==$sdk")
+  want=$(printf '%s\n' "${glance[@]}" -- "${keystone[@]}" -- "${clients[@]}" -- "${deploysdk[@]}" | sha256sum | cut -c1-16)
   stamp="$GB_WHEELS/.glance-bundle-$want"
   if [ -f "$stamp" ]; then
     echo "   $GB_WHEELS is up to date ($(find "$GB_WHEELS" -name '*.whl' | wc -l) wheels)"
@@ -153,14 +159,17 @@ PY
   fi
   mkdir -p "$GB_WHEELS"
   local set
-  for set in glance keystone clients; do
+  for set in glance keystone clients deploysdk; do
     local -n reqs=$set
+    [ ${#reqs[@]} = 0 ] && continue
     echo "   pip wheel: $set (${#reqs[@]} requirements)"
     "$py" -m pip wheel -q --disable-pip-version-check -w "$GB_WHEELS" "${reqs[@]}" 2>&1 \
       | grep -v -E "^WARNING: Location .* is ignored" || true
     # pip wheel's exit status is lost in the pipe: check every set is installable offline
+    local scratch; scratch=$(mktemp -d)
     "$py" -m pip download -q --disable-pip-version-check --no-index --find-links "$GB_WHEELS" \
-      -d "$(mktemp -d)" "${reqs[@]}" >/dev/null 2>&1 || die "wheelhouse: set $set is incomplete"
+      -d "$scratch" "${reqs[@]}" >/dev/null 2>&1 || { rm -rf "$scratch"; die "wheelhouse: set $set is incomplete"; }
+    rm -rf "$scratch"
   done
   rm -f "$GB_WHEELS"/.glance-bundle-*
   touch "$stamp"
