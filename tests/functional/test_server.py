@@ -103,3 +103,50 @@ def test_cors_headers_are_absent_for_other_origins(make_server) -> None:
     response = requests.get(f"{server.url}/versions", timeout=10,
                             headers={"Origin": "https://evil.example.com"})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+NEGOTIATION = "glance_svc.api.middleware.version_negotiation:VersionNegotiationFilter"
+PLAIN_PIPELINE_PASTE = f"""
+[pipeline:glance-api]
+pipeline = cors http_proxy_to_wsgi versionnegotiation unauthenticated-context rootapp
+
+[composite:rootapp]
+use = egg:Paste#urlmap
+/ = apiversions
+/v2 = apiv2app
+/healthcheck = healthcheck
+
+[app:apiversions]
+paste.app_factory = glance_svc.api.versions:create_resource
+
+[app:apiv2app]
+paste.app_factory = glance_svc.api.v2.router:API.factory
+
+[app:healthcheck]
+paste.app_factory = oslo_middleware:Healthcheck.app_factory
+backends = disable_by_file
+disable_by_file_path = /nonexistent/healthcheck_disable
+
+[filter:versionnegotiation]
+paste.filter_factory = {NEGOTIATION}.factory
+
+[filter:unauthenticated-context]
+paste.filter_factory = glance_svc.api.middleware.context:UnauthenticatedContextMiddleware.factory
+
+[filter:cors]
+paste.filter_factory = glance_svc.api.middleware.cors:filter_factory
+
+[filter:http_proxy_to_wsgi]
+paste.filter_factory = oslo_middleware:HTTPProxyToWSGI.factory
+"""
+
+
+def test_a_plain_pipeline_paste_file_serves_the_api(make_server, tmp_path: Path) -> None:
+    """The pre-Bobcat ``[pipeline:glance-api]`` form (oslo.middleware 8 only deploys the
+    healthcheck as an app, so it sits in the urlmap instead of the filter list)."""
+    paste = tmp_path / "legacy-paste.ini"
+    paste.write_text(PLAIN_PIPELINE_PASTE)
+    server = make_server(paste_file=str(paste))
+    codes = [requests.get(f"{server.url}{path}", timeout=10).status_code
+             for path in ("/healthcheck", "/versions", "/v2/images")]
+    assert codes == [200, 200, 200]
