@@ -10,8 +10,10 @@ by a unique tag or name), or they must use ``make_server`` for a server of their
 
 from __future__ import annotations
 
+import html
 import itertools
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -79,6 +81,16 @@ class ApiClient:
         return self.put(f"/v2/images/{image_id}/file", data=data,
                         headers={"Content-Type": "application/octet-stream", **headers})
 
+    def wait_for(self, image_id: str, done: Callable[[dict[str, Any]], bool],
+                 timeout: float = 60) -> dict[str, Any]:
+        """Poll the image until ``done(image)`` or the timeout; return the last image seen."""
+        deadline = time.monotonic() + timeout
+        while True:
+            image = self.get(f"/v2/images/{image_id}").json()
+            if done(image) or time.monotonic() > deadline:
+                return image
+            time.sleep(0.1)
+
     def active_image(self, data: bytes = b"\0" * 1024, **fields: Any) -> dict[str, Any]:
         fields.setdefault("disk_format", "raw")
         fields.setdefault("container_format", "bare")
@@ -86,6 +98,16 @@ class ApiClient:
         response = self.upload(image["id"], data)
         assert response.status_code == 204, response.text
         return self.get(f"/v2/images/{image['id']}").json()
+
+
+def import_settled(image: dict[str, Any]) -> bool:
+    """An import finished: its lock is released and the image left ``importing``."""
+    return "os_glance_import_task" not in image and image["status"] != "importing"
+
+
+def error_text(response: requests.Response) -> str:
+    """An error body with WebOb's HTML escaping undone, for message assertions."""
+    return html.unescape(response.text)
 
 
 PATCH_V21 = {"Content-Type": "application/openstack-images-v2.1-json-patch"}

@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import http.server
 import os
 import threading
-import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from tests.conftest import OCTET, ApiClient
+from tests.conftest import OCTET, ApiClient, error_text, import_settled
 from tests.fixtures.service import GlanceServer
 from tests.unit.test_format_samples import qcow2_image
 
 DATA = os.urandom(200_000)
-
-
-def wait_for(api: ApiClient, image_id: str, done: Any, timeout: float = 60) -> dict:
-    """Poll the image until ``done(image)`` or the timeout; return the last image seen."""
-    deadline = time.monotonic() + timeout
-    while True:
-        image = api.get(f"/v2/images/{image_id}").json()
-        if done(image) or time.monotonic() > deadline:
-            return image
-        time.sleep(0.1)
-
-
-def settled(image: dict) -> bool:
-    """The import finished: the lock is released."""
-    return "os_glance_import_task" not in image and image["status"] != "importing"
 
 
 def staged_image(api: ApiClient, data: bytes = DATA, **fields: str) -> dict:
@@ -42,11 +24,6 @@ def staged_image(api: ApiClient, data: bytes = DATA, **fields: str) -> dict:
     response = api.put(f"/v2/images/{image['id']}/stage", data=data, headers=OCTET)
     assert response.status_code == 204, response.text
     return image
-
-
-def text(response: Any) -> str:
-    """The error message as a reader sees it (the HTML body escapes quotes)."""
-    return html.unescape(response.text)
 
 
 def do_import(api: ApiClient, image_id: str, body: dict, **headers: str):
@@ -86,7 +63,7 @@ def test_stage_is_404_when_glance_direct_is_disabled(make_server):
     image = api.create_image(disk_format="raw", container_format="bare")
     response = api.put(f"/v2/images/{image['id']}/stage", data=b"x", headers=OCTET)
     assert response.status_code == 404
-    assert "'glance-direct' method is not available at this site." in text(response)
+    assert "'glance-direct' method is not available at this site." in error_text(response)
 
 
 def test_stage_over_the_size_cap_is_413_and_unstaged(make_server):
@@ -112,7 +89,7 @@ def test_glance_direct_import_activates_the_image(api, server):
     response = do_import(api, image["id"], {"method": {"name": "glance-direct"}})
     assert response.status_code == 202
     assert response.content == b""
-    done = wait_for(api, image["id"], lambda i: i["status"] == "active" and settled(i))
+    done = api.wait_for(image["id"], lambda i: i["status"] == "active" and import_settled(i))
     assert done["status"] == "active"
     assert done["size"] == len(DATA)
     assert done["checksum"] == hashlib.md5(DATA).hexdigest()
@@ -128,7 +105,7 @@ def test_glance_direct_import_activates_the_image(api, server):
 def test_glance_direct_import_of_mismatching_data_returns_to_queued(api, server):
     image = staged_image(api, os.urandom(10_000), disk_format="qcow2")
     assert do_import(api, image["id"], {"method": {"name": "glance-direct"}}).status_code == 202
-    done = wait_for(api, image["id"], settled)
+    done = api.wait_for(image["id"], import_settled)
     assert done["status"] == "queued"
     assert (done["size"], done["checksum"]) == (None, None)
     assert image["id"] not in server.stored_files()
@@ -138,7 +115,7 @@ def test_glance_direct_import_of_mismatching_data_returns_to_queued(api, server)
 def test_glance_direct_import_of_qcow2_records_virtual_size(api):
     image = staged_image(api, qcow2_image(2 * 1024 ** 3), disk_format="qcow2")
     do_import(api, image["id"], {"method": {"name": "glance-direct"}})
-    done = wait_for(api, image["id"], lambda i: i["status"] == "active")
+    done = api.wait_for(image["id"], lambda i: i["status"] == "active")
     assert done["virtual_size"] == 2 * 1024 ** 3
 
 
@@ -156,7 +133,7 @@ def test_malformed_import_body_is_400(api, body, message):
     image = staged_image(api)
     response = do_import(api, image["id"], body)
     assert response.status_code == 400
-    assert message in text(response)
+    assert message in error_text(response)
 
 
 def test_unknown_method_is_checked_before_the_image_exists(api):
@@ -175,21 +152,22 @@ def test_glance_direct_needs_staged_data(api):
     image = api.create_image(disk_format="raw", container_format="bare")
     response = do_import(api, image["id"], {"method": {"name": "glance-direct"}})
     assert response.status_code == 409
-    assert "Image needs to be staged before 'glance-direct' method can be used" in text(response)
+    assert ("Image needs to be staged before 'glance-direct' method can be used"
+            in error_text(response))
 
 
 def test_import_into_an_active_image_is_409(api):
     image = api.active_image()
     response = do_import(api, image["id"], {"method": {"name": "glance-direct"}})
     assert response.status_code == 409
-    assert "Image with status active cannot be target for import" in text(response)
+    assert "Image with status active cannot be target for import" in error_text(response)
 
 
 def test_copy_image_of_a_queued_image_is_409(api):
     image = api.create_image(disk_format="raw", container_format="bare")
     response = do_import(api, image["id"], {"method": {"name": "copy-image"}})
     assert response.status_code == 409
-    assert "Only images with status active can be targeted for copying" in text(response)
+    assert "Only images with status active can be targeted for copying" in error_text(response)
 
 
 def test_web_download_needs_a_queued_image(api):
@@ -197,7 +175,8 @@ def test_web_download_needs_a_queued_image(api):
     response = do_import(api, image["id"], {"method": {"name": "web-download",
                                                        "uri": "http://example.com/x"}})
     assert response.status_code == 409
-    assert "Image needs to be in 'queued' state to use 'web-download' method" in text(response)
+    assert ("Image needs to be in 'queued' state to use 'web-download' method"
+            in error_text(response))
 
 
 def test_import_needs_the_formats(api):
@@ -205,7 +184,7 @@ def test_import_needs_the_formats(api):
     api.put(f"/v2/images/{image['id']}/stage", data=b"x", headers=OCTET)
     response = do_import(api, image["id"], {"method": {"name": "glance-direct"}})
     assert response.status_code == 409
-    assert "'container_format' needs to be set before import" in text(response)
+    assert "'container_format' needs to be set before import" in error_text(response)
 
 
 def test_all_stores_must_succeed_false_needs_multi_store(api):
@@ -213,7 +192,7 @@ def test_all_stores_must_succeed_false_needs_multi_store(api):
     response = do_import(api, image["id"], {"method": {"name": "glance-direct"},
                                             "all_stores_must_succeed": False})
     assert response.status_code == 400
-    assert "All_stores_must_succeed can only be set with enabled_backends" in text(response)
+    assert "All_stores_must_succeed can only be set with enabled_backends" in error_text(response)
 
 
 @pytest.mark.parametrize("uri", ["http://127.0.0.1/image", "file:///etc/passwd",
@@ -222,7 +201,7 @@ def test_web_download_uri_refused_by_the_filter_is_400(api, uri):
     image = api.create_image(disk_format="raw", container_format="bare")
     response = do_import(api, image["id"], {"method": {"name": "web-download", "uri": uri}})
     assert response.status_code == 400
-    assert "URI for web-download does not pass filtering" in text(response)
+    assert "URI for web-download does not pass filtering" in error_text(response)
     assert api.get(f"/v2/images/{image['id']}").json()["status"] == "queued"
 
 
@@ -233,7 +212,7 @@ def test_disabled_method_is_unknown(make_server):
     response = do_import(api, image["id"], {"method": {"name": "web-download",
                                                        "uri": "http://example.com/"}})
     assert response.status_code == 400
-    assert "Unknown import method name 'web-download'." in text(response)
+    assert "Unknown import method name 'web-download'." in error_text(response)
 
 
 # -- web-download from a local server ------------------------------------------------------
@@ -282,7 +261,7 @@ def test_web_download_import_activates_the_image(web, web_server):
     response = do_import(api, image["id"], {"method": {
         "name": "web-download", "uri": f"http://127.0.0.1:{port}/image.raw"}})
     assert response.status_code == 202
-    done = wait_for(api, image["id"], lambda i: i["status"] == "active" and settled(i))
+    done = api.wait_for(image["id"], lambda i: i["status"] == "active" and import_settled(i))
     assert done["status"] == "active"
     assert done["checksum"] == hashlib.md5(DATA).hexdigest()
     assert done["size"] == len(DATA)
@@ -296,7 +275,7 @@ def test_web_download_of_a_missing_url_returns_to_queued(web, web_server):
     image = api.create_image(disk_format="raw", container_format="bare")
     do_import(api, image["id"], {"method": {
         "name": "web-download", "uri": f"http://127.0.0.1:{port}/missing"}})
-    done = wait_for(api, image["id"], lambda i: "os_glance_import_task" not in i
+    done = api.wait_for(image["id"], lambda i: "os_glance_import_task" not in i
                     and i["status"] == "queued")
     assert done["status"] == "queued"
     assert "os_glance_failed_import" in done
@@ -309,7 +288,7 @@ def test_web_download_of_data_of_the_wrong_format_returns_to_queued(web, web_ser
     image = api.create_image(disk_format="qcow2", container_format="bare")
     do_import(api, image["id"], {"method": {
         "name": "web-download", "uri": f"http://127.0.0.1:{port}/bad.qcow2"}})
-    done = wait_for(api, image["id"], lambda i: settled(i) and i["status"] == "queued")
+    done = api.wait_for(image["id"], lambda i: import_settled(i) and i["status"] == "queued")
     assert (done["status"], done["checksum"], done["size"]) == ("queued", None, None)
     assert image["id"] not in web_server.stored_files()
 

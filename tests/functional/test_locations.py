@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import http.server
 import os
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.conftest import PROJECT_A, PROJECT_B, ApiClient
+from tests.conftest import PROJECT_A, PROJECT_B, ApiClient, error_text
 
 DATA = os.urandom(30_000)
 SHA256 = hashlib.sha256(DATA).hexdigest()
@@ -61,19 +59,6 @@ def service(trusted_api: ApiClient) -> ApiClient:
     return trusted_api.as_user(PROJECT_A, roles="service,reader", user_id="nova")
 
 
-def text(response: Any) -> str:
-    return html.unescape(response.text)
-
-
-def wait_for(api: ApiClient, image_id: str, done: Any, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        image = api.get(f"/v2/images/{image_id}").json()
-        if done(image) or time.monotonic() > deadline:
-            return image
-        time.sleep(0.1)
-
-
 def add_location(api: ApiClient, image_id: str, url: str, **extra: Any):
     return api.post(f"/v2/images/{image_id}/locations", json={"url": url, **extra})
 
@@ -89,7 +74,7 @@ def test_owner_adds_an_http_location_and_the_image_becomes_active(owner, origin)
     assert response.content == b""
     shown = owner.get(f"/v2/images/{image['id']}").json()
     assert (shown["status"], shown["size"]) == ("active", len(DATA))
-    hashed = wait_for(owner, image["id"], lambda i: i["checksum"] is not None)
+    hashed = owner.wait_for(image["id"], lambda i: i["checksum"] is not None, timeout=30)
     assert hashed["checksum"] == hashlib.md5(DATA).hexdigest()
     assert hashed["os_hash_value"] == hashlib.sha512(DATA).hexdigest()
     assert owner.get(f"/v2/images/{image['id']}/file").content == DATA
@@ -108,14 +93,14 @@ def test_owner_may_not_read_the_locations(owner, origin):
     add_location(owner, image["id"], f"{origin}/disk.img")
     response = owner.get(f"/v2/images/{image['id']}/locations")
     assert response.status_code == 403
-    assert "fetch_image_location" in text(response)
+    assert "fetch_image_location" in error_text(response)
 
 
 def test_non_service_callers_are_limited_to_http(owner, trusted_server):
     image = queued(owner)
     response = add_location(owner, image["id"], f"file://{trusted_server.images_dir}/x")
     assert response.status_code == 403
-    assert "http store must be enabled to use location API by normal user." in text(response)
+    assert "http store must be enabled to use location API by normal user." in error_text(response)
 
 
 def test_service_may_register_file_data(trusted_api, service, trusted_server):
@@ -131,7 +116,7 @@ def test_location_on_an_active_image_is_409(owner, origin):
     image = owner.active_image(b"data")
     response = add_location(owner, image["id"], f"{origin}/disk.img")
     assert response.status_code == 409
-    assert "It's not allowed to add locations if image status is active." in text(response)
+    assert "It's not allowed to add locations if image status is active." in error_text(response)
 
 
 def test_unreachable_location_is_400(owner, origin):
@@ -146,7 +131,7 @@ def test_other_projects_cannot_add_locations(trusted_api, owner, origin):
     stranger = trusted_api.as_user(PROJECT_B)
     response = add_location(stranger, image["id"], f"{origin}/disk.img")
     assert response.status_code == 403
-    assert "add_image_location" in text(response)
+    assert "add_image_location" in error_text(response)
 
 
 def test_invisible_image_is_404(trusted_api, owner, origin):
@@ -174,7 +159,7 @@ def test_validation_data_that_matches_activates(owner, origin):
     response = add_location(owner, image["id"], f"{origin}/disk.img",
                             validation_data={"os_hash_algo": "sha256", "os_hash_value": SHA256})
     assert response.status_code == 202
-    done = wait_for(owner, image["id"], lambda i: i["status"] != "importing")
+    done = owner.wait_for(image["id"], lambda i: i["status"] != "importing", timeout=30)
     assert (done["status"], done["os_hash_algo"], done["os_hash_value"]) == (
         "active", "sha256", SHA256)
 
@@ -184,7 +169,7 @@ def test_validation_data_that_does_not_match_returns_to_queued(owner, origin):
     wrong = hashlib.sha256(b"something else").hexdigest()
     add_location(owner, image["id"], f"{origin}/disk.img",
                  validation_data={"os_hash_algo": "sha256", "os_hash_value": wrong})
-    done = wait_for(owner, image["id"], lambda i: i["status"] != "importing")
+    done = owner.wait_for(image["id"], lambda i: i["status"] != "importing", timeout=30)
     assert (done["status"], done["size"], done["os_hash_value"]) == ("queued", None, None)
     assert owner.get(f"/v2/images/{image['id']}/file").status_code == 204
 

@@ -4,16 +4,14 @@ import into several stores, DELETE /v2/stores/{store}/{image}."""
 from __future__ import annotations
 
 import hashlib
-import html
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import OCTET, PROJECT_A, ApiClient
+from tests.conftest import OCTET, PROJECT_A, ApiClient, error_text, import_settled
 from tests.fixtures.service import GlanceServer
 
 DATA = os.urandom(50_000)
@@ -46,23 +44,6 @@ def api(multi: GlanceServer) -> ApiClient:
 def files(server: GlanceServer, store: str) -> list[str]:
     path = server.workdir / store
     return sorted(p.name for p in path.iterdir()) if path.exists() else []
-
-
-def text(response: Any) -> str:
-    return html.unescape(response.text)
-
-
-def wait_for(api: ApiClient, image_id: str, done: Any, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        image = api.get(f"/v2/images/{image_id}").json()
-        if done(image) or time.monotonic() > deadline:
-            return image
-        time.sleep(0.1)
-
-
-def settled(image: dict) -> bool:
-    return "os_glance_import_task" not in image and image["status"] != "importing"
 
 
 def new_image(api: ApiClient) -> dict:
@@ -123,7 +104,7 @@ def test_upload_to_an_unknown_store_is_400(api, store):
     image = new_image(api)
     response = upload(api, image["id"], store)
     assert response.status_code == 400
-    assert f"Store for identifier {store} not found" in text(response)
+    assert f"Store for identifier {store} not found" in error_text(response)
     assert api.get(f"/v2/images/{image['id']}").json()["status"] == "queued"
 
 
@@ -152,7 +133,7 @@ def test_glance_direct_into_two_stores(api, multi):
     response = import_(api, image["id"], {"method": {"name": "glance-direct"},
                                           "stores": ["fast", "slow"]})
     assert response.status_code == 202
-    done = wait_for(api, image["id"], lambda i: i["status"] == "active" and settled(i))
+    done = api.wait_for(image["id"], lambda i: i["status"] == "active" and import_settled(i))
     assert done["stores"] == "fast,slow"
     assert done["checksum"] == hashlib.md5(DATA).hexdigest()
     assert (done["os_glance_importing_to_stores"], done["os_glance_failed_import"]) == ("", "")
@@ -163,14 +144,14 @@ def test_glance_direct_into_the_store_of_the_header(api):
     image = staged(api)
     import_(api, image["id"], {"method": {"name": "glance-direct"}},
             **{"X-Image-Meta-Store": "slow"})
-    assert wait_for(api, image["id"], settled)["stores"] == "slow"
+    assert api.wait_for(image["id"], import_settled)["stores"] == "slow"
 
 
 def test_all_stores_skips_read_only_stores(api):
     image = staged(api)
     import_(api, image["id"], {"method": {"name": "glance-direct"}, "all_stores": True,
                                "all_stores_must_succeed": False})
-    done = wait_for(api, image["id"], settled)
+    done = api.wait_for(image["id"], import_settled)
     assert done["status"] == "active"
     assert done["stores"] == "fast,slow"
     assert done["os_glance_failed_import"] == "broken"
@@ -180,7 +161,7 @@ def test_failing_store_with_all_stores_must_succeed_reverts_to_queued(api, multi
     image = staged(api)
     import_(api, image["id"], {"method": {"name": "glance-direct"},
                                "stores": ["fast", "broken"]})
-    done = wait_for(api, image["id"], lambda i: settled(i) and i["status"] == "queued")
+    done = api.wait_for(image["id"], lambda i: import_settled(i) and i["status"] == "queued")
     assert done["status"] == "queued"
     assert done["os_glance_failed_import"] == "broken"
     assert "stores" not in done
@@ -191,7 +172,7 @@ def test_failing_store_may_be_tolerated(api):
     image = staged(api)
     import_(api, image["id"], {"method": {"name": "glance-direct"},
                                "stores": ["broken", "slow"], "all_stores_must_succeed": False})
-    done = wait_for(api, image["id"], lambda i: settled(i) and i["status"] == "active")
+    done = api.wait_for(image["id"], lambda i: import_settled(i) and i["status"] == "active")
     assert (done["status"], done["stores"]) == ("active", "slow")
     assert done["os_glance_failed_import"] == "broken"
 
@@ -225,7 +206,7 @@ def test_copy_image_adds_a_store(api, multi):
     response = import_(api, image["id"], {"method": {"name": "copy-image"},
                                           "stores": ["slow"]})
     assert response.status_code == 202
-    done = wait_for(api, image["id"], lambda i: settled(i) and i.get("stores") == "fast,slow")
+    done = api.wait_for(image["id"], lambda i: import_settled(i) and i.get("stores") == "fast,slow")
     assert done["stores"] == "fast,slow"
     assert done["status"] == "active"
     assert (multi.workdir / "slow" / image["id"]).read_bytes() == DATA
@@ -237,7 +218,7 @@ def test_copy_image_to_a_store_holding_it_is_400(api):
     response = import_(api, image["id"], {"method": {"name": "copy-image"},
                                           "stores": ["fast"]})
     assert response.status_code == 400
-    assert "Image is already present at store 'fast'" in text(response)
+    assert "Image is already present at store 'fast'" in error_text(response)
 
 
 def test_copy_image_to_all_stores_copies_what_is_missing(api):
@@ -245,7 +226,7 @@ def test_copy_image_to_all_stores_copies_what_is_missing(api):
     upload(api, image["id"], "slow")
     assert import_(api, image["id"], {"method": {"name": "copy-image"}, "all_stores": True,
                                       "all_stores_must_succeed": False}).status_code == 202
-    done = wait_for(api, image["id"], lambda i: settled(i) and "fast" in i["stores"])
+    done = api.wait_for(image["id"], lambda i: import_settled(i) and "fast" in i["stores"])
     assert sorted(done["stores"].split(",")) == ["fast", "slow"]
     assert done["os_glance_failed_import"] == "broken"
 
@@ -267,7 +248,7 @@ def test_copy_image_is_admin_only(multi, tmp_path):
 def in_two_stores(api: ApiClient) -> dict:
     image = staged(api)
     import_(api, image["id"], {"method": {"name": "glance-direct"}, "stores": ["fast", "slow"]})
-    return wait_for(api, image["id"], lambda i: settled(i) and i["status"] == "active")
+    return api.wait_for(image["id"], lambda i: import_settled(i) and i["status"] == "active")
 
 
 def test_delete_from_store_removes_that_copy(api, multi):
@@ -284,7 +265,7 @@ def test_delete_from_the_last_store_is_403(api):
     upload(api, image["id"])
     response = api.delete(f"/v2/stores/fast/{image['id']}")
     assert response.status_code == 403
-    assert "Cannot delete image data from the only store containing it" in text(response)
+    assert "Cannot delete image data from the only store containing it" in error_text(response)
 
 
 def test_delete_from_a_store_not_holding_it_is_404(api):
@@ -305,7 +286,7 @@ def test_delete_from_store_of_a_queued_image_is_409(api):
 def test_delete_from_store_of_an_unknown_image_is_404(api):
     response = api.delete("/v2/stores/fast/4b0c5b46-2f1e-4bd9-a7a2-3a0b5d5b7c11")
     assert response.status_code == 404
-    assert "Failed to find image" in text(response)
+    assert "Failed to find image" in error_text(response)
 
 
 def test_download_prefers_the_heaviest_store_and_survives_a_lost_copy(api, multi):
@@ -331,4 +312,4 @@ def test_download_preferring_an_unknown_store_is_400(api):
     image = in_two_stores(api)
     response = api.get(f"/v2/images/{image['id']}/file?prefer=nowhere")
     assert response.status_code == 400
-    assert "Store 'nowhere' is not configured." in text(response)
+    assert "Store 'nowhere' is not configured." in error_text(response)
