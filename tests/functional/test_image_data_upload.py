@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import socket
 import time
@@ -114,6 +115,37 @@ def test_qcow2_declared_but_raw_sent_is_415_and_cleaned(api, server):
     assert response.status_code == 415
     assert_clean_queued(api.get(f"/v2/images/{image['id']}").json())
     assert image["id"] not in server.stored_files()
+
+
+def upload_then_reuse_connection(server: GlanceServer, image_id: str,
+                                 data: bytes) -> tuple[int, int]:
+    """PUT ``data`` and then GET the image over the same keep-alive connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request("PUT", f"/v2/images/{image_id}/file", body=data,
+                     headers=OCTET)
+        first = conn.getresponse()
+        first.read()
+        time.sleep(0.3)  # a close by the server arrives before the connection is reused
+        conn.request("GET", f"/v2/images/{image_id}")
+        second = conn.getresponse()
+        second.read()
+        return first.status, second.status
+    finally:
+        conn.close()
+
+
+def test_a_format_mismatch_leaves_the_keep_alive_connection_usable(api, server):
+    image = raw_image(api, disk_format="qcow2")
+    assert upload_then_reuse_connection(server, image["id"], os.urandom(1_000_000)) == (
+        415, 200)
+
+
+def test_an_upload_to_an_active_image_leaves_the_keep_alive_connection_usable(api, server):
+    image = raw_image(api)
+    assert api.upload(image["id"], b"first").status_code == 204
+    assert upload_then_reuse_connection(server, image["id"], os.urandom(1_000_000)) == (
+        409, 200)
 
 
 def test_retry_after_a_format_mismatch_succeeds(api):
