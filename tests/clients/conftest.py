@@ -197,6 +197,15 @@ class Cloud:
         assert stored["status"] == "active", stored
         return stored
 
+    def assert_holds(self, image_id: str, name: str, data: ImageData) -> None:
+        """The image is active, owned by the owner, with `data`'s size and digests."""
+        stored = self.http().image(image_id)
+        assert (stored["name"], stored["status"]) == (name, "active")
+        assert stored["size"] == len(data.data)
+        assert stored["checksum"] == data.md5
+        assert (stored["os_hash_algo"], stored["os_hash_value"]) == ("sha512", data.sha512)
+        assert stored["owner"] == self.owner_project_id
+
     def wait_for_status(self, image_id: str, status: str,
                         timeout: float = IMPORT_TIMEOUT) -> dict[str, Any]:
         """Poll until the image reaches `status`; return it as last seen either way."""

@@ -26,12 +26,7 @@ def test_create_then_chunked_upload_makes_active_image_with_the_files_digests(
     assert created.status == "queued"
     with image_data.path.open("rb") as stream:
         client.images.upload(created.id, stream, image_size=len(image_data.data))
-    stored = cloud.http().image(created.id)
-    assert (stored["name"], stored["status"]) == (name, "active")
-    assert stored["size"] == len(image_data.data)
-    assert stored["checksum"] == image_data.md5
-    assert (stored["os_hash_algo"], stored["os_hash_value"]) == ("sha512", image_data.sha512)
-    assert stored["owner"] == cloud.owner_project_id
+    cloud.assert_holds(created.id, name, image_data)
 
 
 def test_list_includes_the_image(cloud: Cloud, image_data: ImageData):

@@ -30,12 +30,7 @@ def test_create_with_file_makes_active_image_with_the_files_digests(cloud: Cloud
         cloud, "image", "create", "--file", str(image_data.path),
         "--disk-format", "raw", "--container-format", "bare", name,
     )
-    stored = cloud.http().image(printed["id"])
-    assert (stored["name"], stored["status"]) == (name, "active")
-    assert stored["size"] == len(image_data.data)
-    assert stored["checksum"] == image_data.md5
-    assert (stored["os_hash_algo"], stored["os_hash_value"]) == ("sha512", image_data.sha512)
-    assert stored["owner"] == cloud.owner_project_id
+    cloud.assert_holds(printed["id"], name, image_data)
 
 
 def test_list_shows_the_image_with_its_status(cloud: Cloud, image_data: ImageData):

@@ -24,12 +24,7 @@ def test_create_image_with_filename_makes_active_image_with_the_files_digests(
         name, filename=str(image_data.path), disk_format="raw", container_format="bare",
         wait=True,
     )
-    stored = cloud.http().image(created.id)
-    assert (stored["name"], stored["status"]) == (name, "active")
-    assert stored["size"] == len(image_data.data)
-    assert stored["checksum"] == image_data.md5
-    assert (stored["os_hash_algo"], stored["os_hash_value"]) == ("sha512", image_data.sha512)
-    assert stored["owner"] == cloud.owner_project_id
+    cloud.assert_holds(created.id, name, image_data)
 
 
 def test_images_lists_the_image(cloud: Cloud, image_data: ImageData):
