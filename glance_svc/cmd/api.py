@@ -17,9 +17,22 @@ from glance_svc.api import server
 DEFAULT_PORT = 9292
 
 
+def _check_property_protections(conf: object) -> None:
+    """Read the protection file once in the parent: a bad one stops the start here."""
+    from glance_svc.domain.policy import Enforcer
+    from glance_svc.domain.property_protections import PropertyProtections
+
+    PropertyProtections.from_conf(conf, Enforcer(conf))  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     conf = config.parse_args(sys.argv[1:] if argv is None else argv, prog="glance-api")
     config.setup_logging(conf, prog="glance-api")
+    try:
+        _check_property_protections(conf)
+    except ValueError as exc:
+        print(f"glance-api: {exc}", file=sys.stderr)
+        return 1
     return server.run_paste_service(conf, "glance-api", DEFAULT_PORT)
 
 

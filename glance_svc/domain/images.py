@@ -30,6 +30,7 @@ from glance_svc.domain.image import (
 from glance_svc.domain.image_locations import LocationEditor
 from glance_svc.domain.image_patch import Change
 from glance_svc.domain.policy import forbidden_message
+from glance_svc.domain.property_protections import PropertyProtections
 from glance_svc.domain.schemas import Schemas
 
 if TYPE_CHECKING:
@@ -120,6 +121,21 @@ class ImageService:
         self.policy = policy
         self.stores = stores
         self.schemas = Schemas(conf)
+        self.protections = PropertyProtections.from_conf(conf, policy)
+
+    def readable(self, ctx: RequestContext) -> Callable[[str], bool] | None:
+        """Which custom properties this request may see (None: all of them)."""
+        return self.protections.reader(ctx) if self.protections is not None else None
+
+    def _protect(self, ctx: RequestContext, name: str, action: str) -> None:
+        if self.protections is not None:
+            self.protections.require(ctx, name, action)
+
+    def _has_property(self, ctx: RequestContext, image: Image, name: str) -> bool:
+        """Whether the image has this custom property as far as this request can tell."""
+        if name not in image.properties:
+            return False
+        return self.protections is None or self.protections.allows(ctx, name, "read")
 
     @functools.cached_property
     def members(self) -> MemberService:
@@ -226,6 +242,8 @@ class ImageService:
                 raise errors.Forbidden(f"Attribute '{key}' is reserved.")
         if read_only:
             raise errors.Forbidden(f"Attribute '{read_only[0]}' is read-only.")
+        for key in extra:
+            self._protect(ctx, key, "create")
 
         owner = base.get("owner", ctx.project_id)
         target = {"project_id": owner, "owner": owner,
@@ -332,27 +350,30 @@ class ImageService:
         self._update_property(ctx, image, change.name, change.value)
         if change.name in WRITABLE:
             self._set_base(image, change.name, change.value)
-        elif change.name in image.properties:
+        elif self._has_property(ctx, image, change.name):
+            self._protect(ctx, change.name, "update")
             self._set_property(image, change.name, change.value)
         else:
             raise errors.Conflict(f"Property {change.name} does not exist.")
 
     def _add(self, ctx: RequestContext, image: Image, change: Change) -> None:
         self._update_property(ctx, image, change.name, change.value)
-        exists = change.name in WRITABLE or change.name in image.properties
+        exists = change.name in WRITABLE or self._has_property(ctx, image, change.name)
         if exists and change.draft == 4:
             raise errors.Conflict(f"Property {change.name} already present.")
         if change.name in WRITABLE:
             self._set_base(image, change.name, change.value)
         else:
+            self._protect(ctx, change.name, "update" if exists else "create")
             self._set_property(image, change.name, change.value)
 
     def _remove(self, ctx: RequestContext, image: Image, change: Change) -> None:
         self._update_property(ctx, image, change.name)
         if change.name in WRITABLE:
             raise errors.Forbidden(f"Property {change.name} may not be removed.")
-        if change.name not in image.properties:
+        if not self._has_property(ctx, image, change.name):
             raise errors.Conflict(f"Property {change.name} does not exist.")
+        self._protect(ctx, change.name, "delete")
         del image.properties[change.name]
 
     @staticmethod

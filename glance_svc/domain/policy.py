@@ -298,6 +298,18 @@ class Enforcer:
         except policy.InvalidScope:
             return False
 
+    def check_operator_rule(self, ctx: oslo_context.RequestContext, rule: str,
+                            target: Mapping[str, Any] | None = None) -> bool:
+        """Like ``check``, for a rule only the policy file defines (property protections).
+
+        Evaluated as ``rule:<name>``, so a name the policy file does not define refuses.
+        """
+        try:
+            return bool(self._enforcer.enforce(policy.RuleCheck("rule", rule),
+                                               dict(target or {}), ctx, do_raise=False))
+        except policy.InvalidScope:
+            return False
+
     def enforce(self, ctx: oslo_context.RequestContext, rule: str,
                 target: Mapping[str, Any] | None = None) -> None:
         """Raise ``errors.Forbidden`` unless ``rule`` allows ``ctx`` on ``target``."""

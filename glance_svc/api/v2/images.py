@@ -14,14 +14,16 @@ from glance_svc.domain import image_patch, listing
 
 
 def _view(req: ApiRequest, image: object) -> dict[str, object]:
-    return views.image_view(image, req.deps.conf, req.context)  # type: ignore[arg-type]
+    return views.image_view(image, req.deps.conf, req.context,  # type: ignore[arg-type]
+                            readable=req.deps.images.readable(req.context))
 
 
 def index(req: ApiRequest) -> webob.Response:
     """GET /v2/images: one page, with ``first``/``next`` links that keep the query."""
     params = list(req.GET.items())
     images, next_marker = req.deps.images.list(req.context, params)
-    body = {"images": views.images_view(images, req.deps.conf, req.context),
+    body = {"images": views.images_view(images, req.deps.conf, req.context,
+                                       req.deps.images.readable(req.context)),
             **listing.page_links(params, next_marker),
             "schema": views.IMAGES_SCHEMA}
     return json_response(body)

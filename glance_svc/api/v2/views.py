@@ -7,6 +7,7 @@ join them to their endpoint. Timestamps are UTC to the second with a literal ``Z
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from oslo_config import cfg
@@ -55,17 +56,19 @@ class ViewOptions(NamedTuple):
 
 
 def image_view(image: Image, conf: cfg.ConfigOpts, ctx: RequestContext,
-               options: ViewOptions | None = None) -> dict[str, Any]:
+               options: ViewOptions | None = None,
+               readable: Callable[[str], bool] | None = None) -> dict[str, Any]:
     """The body of one image: custom properties, base fields, and the optional
     ``locations`` / ``direct_url`` / ``stores`` that the config turns on.
 
     Locations of a deactivated image are withheld from non-admins (an empty list), as
-    Glance does, since they would bypass the download block.
+    Glance does, since they would bypass the download block. ``readable`` hides the
+    custom properties that property protections keep from this request.
     """
     if options is None:
         options = ViewOptions.from_conf(conf)
     view: dict[str, Any] = {k: v for k, v in image.properties.items()
-                            if k not in HIDDEN_PROPERTIES}
+                            if k not in HIDDEN_PROPERTIES and (readable is None or readable(k))}
     view.update({
         "name": image.name,
         "disk_format": image.disk_format,
@@ -105,10 +108,10 @@ def image_view(image: Image, conf: cfg.ConfigOpts, ctx: RequestContext,
     return view
 
 
-def images_view(images: list[Image], conf: cfg.ConfigOpts, ctx: RequestContext
-                ) -> list[dict[str, Any]]:
+def images_view(images: list[Image], conf: cfg.ConfigOpts, ctx: RequestContext,
+                readable: Callable[[str], bool] | None = None) -> list[dict[str, Any]]:
     options = ViewOptions.from_conf(conf)
-    return [image_view(image, conf, ctx, options) for image in images]
+    return [image_view(image, conf, ctx, options, readable) for image in images]
 
 
 def member_view(member: Member) -> dict[str, Any]:
