@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from oslo_context.context import RequestContext
 
 from glance_svc import config_check
 
@@ -68,6 +69,28 @@ def test_policy_file_names_only_known_rules(rendered: Path) -> None:
     known = {rule.name for rule in policy.list_rules()}
     assert isinstance(rules, dict)
     assert sorted(set(rules) - known) == []
+
+
+def test_property_protections_file_is_read_by_glance_svc(rendered: Path) -> None:
+    from glance_svc import config
+    from glance_svc.domain.policy import Enforcer
+    from glance_svc.domain.property_protections import PropertyProtections
+
+    conf = config.parse_args(["--config-file", str(rendered / "glance-api.conf")],
+                             prog="glance-api")
+    protections = PropertyProtections.from_conf(conf, Enforcer(conf))
+    if rendered.parent.name.startswith("render-defaults"):
+        assert conf.property_protection_file is None
+        assert protections is None
+        return
+    assert conf.property_protection_file == str(rendered / "property-protections.conf")
+    member = RequestContext(roles=["member"])
+    assert protections is not None
+    assert [protections.allows(member, "x_billing_code", action)
+            for action in ("create", "read", "update", "delete")] == [False, True, False, False]
+    assert [protections.allows(member, "x_frozen", action)
+            for action in ("create", "read", "update", "delete")] == [True, True, False, False]
+    assert protections.allows(member, "hw_color", "delete")
 
 
 LOAD_APP = """
