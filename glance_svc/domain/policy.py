@@ -302,8 +302,13 @@ class Enforcer:
                             target: Mapping[str, Any] | None = None) -> bool:
         """Like ``check``, for a rule only the policy file defines (property protections).
 
-        Evaluated as ``rule:<name>``, so a name the policy file does not define refuses.
+        A name the policy file does not define refuses; oslo.policy on its own would fall
+        back to the ``default`` rule, which lets anyone through.
         """
+        self._enforcer.load_rules()
+        if rule not in self._enforcer.rules:
+            LOG.warning("Policy rule %s is not defined in the policy file: refused", rule)
+            return False
         try:
             return bool(self._enforcer.enforce(policy.RuleCheck("rule", rule),
                                                dict(target or {}), ctx, do_raise=False))
