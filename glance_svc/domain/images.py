@@ -302,6 +302,9 @@ class ImageService:
             params, project_id=ctx.project_id, is_admin=bool(ctx.is_admin),
             limit_default=self.conf.limit_param_default, limit_max=self.conf.api_limit_max)
         self.policy.enforce(ctx, "get_images", {"project_id": ctx.project_id})
+        if self.protections is not None and any(
+                not self.protections.allows(ctx, key, "read") for key in query.properties):
+            return [], None  # a filter on a property the caller cannot see matches nothing
         rows = self.repo.list(query)
         allowed = self.policy.check_all(ctx, "get_image",
                                         [self.policy_target(ctx, image) for image in rows])

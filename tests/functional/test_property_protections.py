@@ -118,6 +118,14 @@ def test_a_property_the_caller_may_not_read_is_hidden_in_show_and_list(
     assert admin.get(f"/v2/images/{image['id']}").json()["x_secret"] == "s3cr3t"
 
 
+def test_filtering_on_a_property_the_caller_may_not_read_finds_nothing(
+        admin: ApiClient, member: ApiClient):
+    image = admin.create_image(x_secret="needle")
+    assert [i["id"] for i in admin.get("/v2/images?x_secret=needle").json()["images"]] == [
+        image["id"]]
+    assert member.get("/v2/images?x_secret=needle").json()["images"] == []
+
+
 def test_member_may_not_update_a_protected_property(admin: ApiClient, member: ApiClient):
     image = admin.create_image(x_billing_code="42")
     response = patch(member, image["id"],
