@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from oslo_config import cfg
 from oslo_context.context import RequestContext
 
 from glance_svc import config_check
@@ -76,8 +77,9 @@ def test_property_protections_file_is_read_by_glance_svc(rendered: Path) -> None
     from glance_svc.domain.policy import Enforcer
     from glance_svc.domain.property_protections import PropertyProtections
 
-    conf = config.parse_args(["--config-file", str(rendered / "glance-api.conf")],
-                             prog="glance-api")
+    conf = cfg.ConfigOpts()  # not the global one: other tests register auth_token options
+    config.register_all(conf)
+    conf(["--config-file", str(rendered / "glance-api.conf")], project="glance")
     protections = PropertyProtections.from_conf(conf, Enforcer(conf))
     if rendered.parent.name.startswith("render-defaults"):
         assert conf.property_protection_file is None
