@@ -293,10 +293,7 @@ class Enforcer:
         """Whether ``rule`` allows ``ctx`` on ``target``."""
         if rule not in self._enforcer.registered_rules:
             raise policy.PolicyNotRegistered(rule)
-        try:
-            return bool(self._enforcer.enforce(rule, dict(target or {}), ctx, do_raise=False))
-        except policy.InvalidScope:
-            return False
+        return self._allows(rule, target, ctx)
 
     def check_operator_rule(self, ctx: oslo_context.RequestContext, rule: str,
                             target: Mapping[str, Any] | None = None) -> bool:
@@ -309,9 +306,13 @@ class Enforcer:
         if rule not in self._enforcer.rules:
             LOG.warning("Policy rule %s is not defined in the policy file: refused", rule)
             return False
+        return self._allows(policy.RuleCheck("rule", rule), target, ctx)
+
+    def _allows(self, rule: str | policy.RuleCheck, target: Mapping[str, Any] | None,
+                ctx: oslo_context.RequestContext) -> bool:
+        """oslo.policy's verdict, with a scope mismatch counted as a plain refusal."""
         try:
-            return bool(self._enforcer.enforce(policy.RuleCheck("rule", rule),
-                                               dict(target or {}), ctx, do_raise=False))
+            return bool(self._enforcer.enforce(rule, dict(target or {}), ctx, do_raise=False))
         except policy.InvalidScope:
             return False
 
