@@ -69,6 +69,18 @@ CONF
     || die "podman does not work on this host"
 }
 
+# Remove a container, retrying: podman 4.3 can fail `rm -f` with "container state improper:
+# stopped" when systemd inside ends its shutdown just as the stop timeout runs out. By the next
+# try the container is stopped and goes away.
+gb_podman_rm() {
+  local name=$1 _
+  for _ in 1 2 3; do
+    podman rm --force --ignore --time 10 "$name" >/dev/null 2>&1 && return 0
+    sleep 2
+  done
+  podman rm --force --ignore --time 10 "$name" >/dev/null || die "could not remove container $name"
+}
+
 # Base image: minimal Debian 12 with systemd as PID 1 and python3 for Ansible. The host's local
 # CA certificates (a company proxy's CA, for example) are copied in, so pip and apt inside the
 # container trust what the host trusts.
