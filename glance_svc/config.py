@@ -82,7 +82,10 @@ def parse_args(
     default_config_files: Sequence[str] | None = None,
     conf: cfg.ConfigOpts = CONF,
 ) -> cfg.ConfigOpts:
-    """Register all options, parse the command line and config files, set up logging."""
+    """Register all options on ``conf``, then parse the command line and config files.
+
+    Logging is not set up here: each command calls ``setup_logging`` next.
+    """
     register_all(conf)
     if default_config_files is None:
         default_config_files = cfg.find_config_files(project="glance", prog=prog)

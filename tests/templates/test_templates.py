@@ -77,9 +77,10 @@ def test_property_protections_file_is_read_by_glance_svc(rendered: Path) -> None
     from glance_svc.domain.policy import Enforcer
     from glance_svc.domain.property_protections import PropertyProtections
 
-    conf = cfg.ConfigOpts()  # not the global one: other tests register auth_token options
-    config.register_all(conf)
-    conf(["--config-file", str(rendered / "glance-api.conf")], project="glance")
+    # A fresh ConfigOpts, not the global one: other tests register auth_token options there.
+    # No default config files, so a host's own /etc/glance cannot leak into the test.
+    conf = config.parse_args(["--config-file", str(rendered / "glance-api.conf")],
+                             prog="glance-api", default_config_files=[], conf=cfg.ConfigOpts())
     protections = PropertyProtections.from_conf(conf, Enforcer(conf))
     if rendered.parent.name.startswith("render-defaults"):
         assert conf.property_protection_file is None
