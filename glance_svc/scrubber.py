@@ -42,8 +42,8 @@ from oslo_concurrency import lockutils
 from oslo_config import cfg
 
 from glance_svc import errors
-from glance_svc.db.repository import ImageRepository
 from glance_svc.domain.image import ACTIVE, DELETED, PENDING_DELETE, Image, Location, utcnow
+from glance_svc.domain.repository import ImageRepository
 
 LOG = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 from oslo_config import cfg
 
 if TYPE_CHECKING:
-    from glance_svc.db.repository import ImageRepository
     from glance_svc.domain.image_data import ImageDataService
     from glance_svc.domain.images import ImageService
     from glance_svc.domain.policy import Enforcer
+    from glance_svc.domain.repository import ImageRepository
     from glance_svc.store.backends import StoreGateway
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glance_svc.config import CONF
+from oslo_config.cfg import CONF
 
 
 def flavor_key(conf: Any = CONF) -> str:

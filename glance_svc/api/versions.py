@@ -12,8 +12,7 @@ from typing import Any
 import webob
 import webob.dec
 from oslo_config import cfg
-
-from glance_svc.config import CONF
+from oslo_config.cfg import CONF
 
 versions_opts = [
     cfg.StrOpt("public_endpoint",

@@ -21,7 +21,7 @@ from types import FrameType
 from oslo_config import cfg
 
 from glance_svc import config, scrubber
-from glance_svc.db.repository import ImageRepository
+from glance_svc.domain.repository import ImageRepository
 
 PROG = "glance-scrubber"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from oslo_config import cfg
 from oslo_db import options as db_options
 
-from glance_svc.db.repository import ImageRepository
+from glance_svc.domain.repository import ImageRepository
 
 SQL_APIS = ("glance_svc.db.sqlalchemy.api", "glance.db.sqlalchemy.api")
 REGISTRY_APIS = ("glance_svc.db.registry.api", "glance.db.registry.api")

@@ -53,10 +53,10 @@ from glance_svc.store.upload import (
 if TYPE_CHECKING:
     from oslo_context.context import RequestContext
 
-    from glance_svc.db.repository import ImageRepository
     from glance_svc.domain.images import ImageService
     from glance_svc.domain.imports import ImportService
     from glance_svc.domain.policy import Enforcer
+    from glance_svc.domain.repository import ImageRepository
     from glance_svc.store.backends import StoredData, StoreGateway
 
 LOG = logging.getLogger(__name__)

@@ -36,9 +36,9 @@ from glance_svc.domain.schemas import Schemas
 if TYPE_CHECKING:
     from oslo_context.context import RequestContext
 
-    from glance_svc.db.repository import ImageRepository
     from glance_svc.domain.members import MemberService
     from glance_svc.domain.policy import Enforcer
+    from glance_svc.domain.repository import ImageRepository
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -19,9 +19,9 @@ from glance_svc.domain.policy import forbidden_message
 if TYPE_CHECKING:
     from oslo_context.context import RequestContext
 
-    from glance_svc.db.repository import ImageRepository
     from glance_svc.domain.images import ImageService
     from glance_svc.domain.policy import Enforcer
+    from glance_svc.domain.repository import ImageRepository
 
 SHARED_ONLY = "Only shared images have members."
 

@@ -26,10 +26,10 @@ from typing import Any
 import webob
 import webob.dec
 from oslo_config import cfg
+from oslo_config.cfg import CONF
 from oslo_db import exception as db_exc
 
 from glance_svc import errors
-from glance_svc.config import CONF
 from glance_svc.db import api as db_api
 from glance_svc.registry import wire
 

@@ -24,9 +24,9 @@ import inspect
 from typing import Any
 
 from glance_svc import errors
-from glance_svc.db.repository import ImageRepository
 from glance_svc.domain.image import Image, Location, Member
 from glance_svc.domain.query import DateFilter, ImageQuery
+from glance_svc.domain.repository import ImageRepository
 
 # The commands are exactly the public methods of the repository interface: the registry
 # serves nothing the API could not do through a local repository.

@@ -1,6 +1,6 @@
 """The ImageRepository contract, on SQLite and on a real MariaDB (images and their rows).
 
-Each test states one promise of ``glance_svc.db.repository.ImageRepository`` that the API,
+Each test states one promise of ``glance_svc.domain.repository.ImageRepository`` that the API,
 the registry and the scrubber rely on.
 """
 

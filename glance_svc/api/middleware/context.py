@@ -15,10 +15,10 @@ from typing import Any
 
 import webob
 from oslo_config import cfg
+from oslo_config.cfg import CONF
 
 from glance_svc.api import faults
 from glance_svc.api.middleware.base import Middleware
-from glance_svc.config import CONF
 from glance_svc.context import RequestContext
 
 context_opts = [

@@ -11,9 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from oslo_config import cfg
+from oslo_config.cfg import CONF
 from oslo_middleware import cors
-
-from glance_svc.config import CONF
 
 ALLOW_HEADERS = [
     "Content-MD5", "X-Image-Meta-Checksum", "X-Storage-Token", "Accept-Encoding",

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 
 import webob
+from oslo_config.cfg import CONF
 
 from glance_svc.api import versions
 from glance_svc.api.middleware.base import Middleware
-from glance_svc.config import CONF
 
 _URL_VERSION = re.compile(r"^/v(\d+)(?:\.(\d+))?(?=/|$)")
 _MEDIA_VERSION = re.compile(r"application/vnd\.openstack\.images-v(\d+)(?:\.(\d+))?")

@@ -18,12 +18,12 @@ from typing import Any
 
 import webob
 import webob.exc
+from oslo_config.cfg import CONF
 
 from glance_svc import errors
 from glance_svc.api import faults
 from glance_svc.api.deps import AppDeps
 from glance_svc.api.wsgi import ApiRequest
-from glance_svc.config import CONF
 
 LOG = logging.getLogger(__name__)
 

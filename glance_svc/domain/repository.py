@@ -1,6 +1,8 @@
-"""The repository interface: where image records live.
+"""The repository port: where image records live.
 
-The API and the domain only ever talk to an ``ImageRepository``. ``glance_svc.db.api``
+The domain owns this interface and the adapters below it implement it, so the arrow runs
+from ``db`` and ``registry`` up to these entities, never from the domain down to a
+backend. The API and the domain only ever talk to an ``ImageRepository``. ``glance_svc.db.api``
 chooses the implementation from ``[DEFAULT] data_api``: the SQL repository
 (``glance_svc.db.sqlalchemy``) or the registry client (``glance_svc.registry.client``),
 which sends the same calls to glance-registry over HTTP. Both must behave identically;
