@@ -1,27 +1,34 @@
-"""The services one API worker uses, built once per process from the config.
+"""The composition root: the services one API worker uses, built once per process.
 
-Built lazily so that a worker which never touches the stores (or the database) does not
-open them, and so a test can build only what it needs. This is the only place that knows
-which implementation backs which interface.
+This is the only place that knows which implementation backs which interface, and the
+only place that builds a service: each one is handed just the collaborators it calls
+(members, data and imports get the image *access* checks, not the whole image service;
+data and imports share the transfer checks and the background pool rather than each
+other). Built lazily so that a worker which never touches the stores (or the database)
+does not open them, and so a test can build only what it needs or swap in a fake by
+assigning the attribute before first use.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
 
 from oslo_config import cfg
 
-if TYPE_CHECKING:
-    from glance_svc.domain.image_data import ImageDataService
-    from glance_svc.domain.images import ImageService
-    from glance_svc.domain.policy import Enforcer
-    from glance_svc.domain.repository import ImageRepository
-    from glance_svc.store.backends import StoreGateway
+from glance_svc.db import api as db_api
+from glance_svc.domain.background import BackgroundTasks
+from glance_svc.domain.image_data import ImageDataService
+from glance_svc.domain.images import ImageService
+from glance_svc.domain.imports import ImportService
+from glance_svc.domain.members import MemberService
+from glance_svc.domain.policy import Enforcer
+from glance_svc.domain.repository import ImageRepository
+from glance_svc.domain.transfers import Transfers
+from glance_svc.store.backends import StoreGateway
 
 
 class AppDeps:
-    """Config, repository, policy, stores and the two domain services."""
+    """Config, repository, policy, stores and the domain services built over them."""
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf
@@ -32,30 +39,38 @@ class AppDeps:
 
     @functools.cached_property
     def repo(self) -> ImageRepository:
-        from glance_svc.db import api as db_api
-
         return db_api.get_repository(self.conf)
 
     @functools.cached_property
     def policy(self) -> Enforcer:
-        from glance_svc.domain.policy import Enforcer
-
         return Enforcer(self.conf)
 
     @functools.cached_property
     def stores(self) -> StoreGateway:
-        from glance_svc.store.backends import StoreGateway
-
         return StoreGateway(self.conf)
 
     @functools.cached_property
     def images(self) -> ImageService:
-        from glance_svc.domain.images import ImageService
-
         return ImageService(self.conf, self.repo, self.policy, self.stores)
 
     @functools.cached_property
-    def data(self) -> ImageDataService:
-        from glance_svc.domain.image_data import ImageDataService
+    def members(self) -> MemberService:
+        return MemberService(self.conf, self.repo, self.policy, self.images)
 
-        return ImageDataService(self.conf, self.repo, self.policy, self.stores, self.images)
+    @functools.cached_property
+    def tasks(self) -> BackgroundTasks:
+        return BackgroundTasks()
+
+    @functools.cached_property
+    def transfers(self) -> Transfers:
+        return Transfers(self.conf, self.repo, self.stores)
+
+    @functools.cached_property
+    def data(self) -> ImageDataService:
+        return ImageDataService(self.conf, self.repo, self.stores, self.images,
+                                self.transfers, self.tasks)
+
+    @functools.cached_property
+    def imports(self) -> ImportService:
+        return ImportService(self.conf, self.repo, self.stores, self.images,
+                             self.transfers, self.tasks)

@@ -56,8 +56,16 @@ READ_ONLY = frozenset({
 })
 RESERVED = frozenset({"location", "deleted", "deleted_at", "locations"})
 RESERVED_PREFIX = "os_glance"
+# The import lock: the id of the import task that holds the image (imports and locations
+# both respect it).
+IMPORT_LOCK = "os_glance_import_task"
+# The API node holding an image's staged data (set by stage, dropped by import).
+STAGE_HOST = "os_glance_stage_host"
 # Internal properties stripped from every response.
-HIDDEN_PROPERTIES = frozenset({"os_glance_stage_host", "os_glance_hash_op_host"})
+HIDDEN_PROPERTIES = frozenset({STAGE_HOST, "os_glance_hash_op_host"})
+# Statuses whose ``size`` counts against ``user_storage_quota``: the images that hold, or
+# are receiving, data.
+STORAGE_COUNTED = frozenset({SAVING, ACTIVE, DEACTIVATED, UPLOADING, IMPORTING})
 
 
 def utcnow() -> dt.datetime:

@@ -18,7 +18,6 @@ half-made image behind:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -26,49 +25,34 @@ from typing import TYPE_CHECKING, Any
 from oslo_config import cfg
 
 from glance_svc import errors
-from glance_svc.domain import quotas
+from glance_svc.domain.background import BackgroundTasks
 from glance_svc.domain.image import (
     ACTIVE,
     DEACTIVATED,
+    IMPORT_LOCK,
     IMPORTING,
     QUEUED,
     SAVING,
+    STAGE_HOST,
     UPLOADING,
     Image,
     Location,
 )
+from glance_svc.domain.transfers import Transfers, gone_message
 from glance_svc.store.bodies import DataBody
-from glance_svc.store.format_check import FormatInspection
 from glance_svc.store.hashing import MultiHasher, new_hash
 from glance_svc.store.ranges import ByteSpan, requested_span
-from glance_svc.store.upload import (
-    Limit,
-    Readable,
-    StreamResult,
-    UploadStream,
-    quota_limit,
-    size_cap_limit,
-)
+from glance_svc.store.upload import Readable, StreamResult, UploadStream
 
 if TYPE_CHECKING:
     from oslo_context.context import RequestContext
 
-    from glance_svc.domain.images import ImageService
-    from glance_svc.domain.imports import ImportService
-    from glance_svc.domain.policy import Enforcer
+    from glance_svc.domain.access import ImageAccess
     from glance_svc.domain.repository import ImageRepository
     from glance_svc.store.backends import StoredData, StoreGateway
 
 LOG = logging.getLogger(__name__)
 
-LOCK_PROPERTY = "os_glance_import_task"
-# Statuses whose size ``repo.storage_used`` already counts.
-_COUNTED = frozenset({SAVING, ACTIVE, DEACTIVATED, UPLOADING, IMPORTING})
-
-
-def gone_message(image_id: str) -> str:
-    return (f"Image {image_id} could not be found after upload. The image may have been "
-            "deleted during the upload, cleaning up the chunks uploaded.")
 
 
 @dataclasses.dataclass
@@ -85,19 +69,14 @@ class Download:
 class ImageDataService:
     """The data side of an image; see the module docstring."""
 
-    def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, policy: Enforcer,
-                 stores: StoreGateway, images: ImageService) -> None:
+    def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, stores: StoreGateway,
+                 images: ImageAccess, transfers: Transfers, tasks: BackgroundTasks) -> None:
         self.conf = conf
         self.repo = repo
-        self.policy = policy
         self.stores = stores
-        self.images = images
-
-    @functools.cached_property
-    def imports(self) -> ImportService:
-        from glance_svc.domain.imports import ImportService
-
-        return ImportService(self)
+        self.images = images  # only to find the image and check the caller's rights
+        self.transfers = transfers
+        self.tasks = tasks
 
     # -- shared checks -------------------------------------------------------------------
     @staticmethod
@@ -110,40 +89,6 @@ class ImageDataService:
             raise errors.BadRequest(
                 f"Properties {', '.join(missing)} must be set prior to saving data.")
 
-    def limits(self, image: Image) -> list[Limit]:
-        """The byte limits new data for ``image`` must stay under (size cap, quota)."""
-        limits = [size_cap_limit(self.conf.image_size_cap)]
-        quota = quotas.storage_quota_bytes(self.conf.user_storage_quota)
-        if quota > 0:
-            used = self.repo.storage_used(image.owner)
-            if image.status in _COUNTED and image.size:
-                used -= image.size  # this image's own bytes are being replaced
-            limits.append(quota_limit(quota - used, quota))
-        return limits
-
-    @staticmethod
-    def check_announced(size: int | None, limits: list[Limit]) -> None:
-        """413 before reading anything when the announced size is already too big."""
-        if size is None:
-            return
-        for limit in sorted(limits, key=lambda lim: lim.bytes):
-            if size > limit.bytes:
-                raise errors.LimitExceeded(limit.message)
-
-    def watcher(self, image_id: str, status: str) -> Callable[[], None]:
-        """A check for long transfers: 410 as soon as the image is deleted meanwhile."""
-        def watch() -> None:
-            try:
-                current = self.repo.get(image_id)
-            except errors.NotFound:
-                raise errors.Gone(gone_message(image_id)) from None
-            if current.status != status:
-                raise errors.Gone(gone_message(image_id))
-        return watch
-
-    def inspection(self, image: Image) -> FormatInspection:
-        return FormatInspection(self.conf, image.disk_format, image.container_format)
-
     # -- upload --------------------------------------------------------------------------
     def upload(self, ctx: RequestContext, image_id: str, body: Readable, *,
                declared_size: int | None, body_length: int | None,
@@ -155,16 +100,16 @@ class ImageDataService:
         if image.status != QUEUED:
             raise errors.InvalidStatusTransition(image.status, SAVING)
         self.require_formats(image)
-        limits = self.limits(image)
-        self.check_announced(declared_size if declared_size is not None else body_length,
+        limits = self.transfers.limits(image)
+        self.transfers.check_announced(declared_size if declared_size is not None else body_length,
                              limits)
         previous = image.transition(SAVING)
         self.repo.save(image, from_status=previous)
 
         stream = UploadStream(
             body, expected_size=declared_size, body_length=body_length, limits=limits,
-            hash_algo=self.conf.hashing_algorithm, inspection=self.inspection(image),
-            watch=self.watcher(image_id, SAVING))
+            hash_algo=self.conf.hashing_algorithm, inspection=self.transfers.inspection(image),
+            watch=self.transfers.watcher(image_id, SAVING))
         stored: StoredData | None = None
         try:
             stored = self.stores.add(image_id, stream, store_id=target,
@@ -174,7 +119,7 @@ class ImageDataService:
         except BaseException as exc:
             stream.close()
             if stored is not None:
-                self.discard([stored.as_location()])
+                self.transfers.discard([stored.as_location()])
             self.restore(image_id, SAVING, exc)
             raise
 
@@ -220,14 +165,6 @@ class ImageDataService:
         except Exception:
             LOG.exception("Unable to restore image %s to queued", image_id)
 
-    def discard(self, locations: list[Location]) -> None:
-        """Remove data written by a failed operation; a failure here is only logged."""
-        for location in locations:
-            try:
-                self.stores.delete(location)
-            except Exception:
-                LOG.exception("Unable to remove image data at %s", location.url)
-
     # -- stage (glance-direct) -----------------------------------------------------------
     def stage(self, ctx: RequestContext, image_id: str, body: Readable, *,
               declared_size: int | None, body_length: int | None) -> None:
@@ -238,8 +175,8 @@ class ImageDataService:
         self.images.enforce(ctx, "modify_image", image)
         if image.status != QUEUED:
             raise errors.InvalidStatusTransition(image.status, UPLOADING)
-        limits = self.limits(image)
-        self.check_announced(declared_size if declared_size is not None else body_length,
+        limits = self.transfers.limits(image)
+        self.transfers.check_announced(declared_size if declared_size is not None else body_length,
                              limits)
         previous = image.transition(UPLOADING)
         self.repo.save(image, from_status=previous)
@@ -248,7 +185,7 @@ class ImageDataService:
             LOG.warning("Removed stale staged data of image %s", image_id)
 
         stream = UploadStream(body, expected_size=declared_size, body_length=body_length,
-                              limits=limits, watch=self.watcher(image_id, UPLOADING))
+                              limits=limits, watch=self.transfers.watcher(image_id, UPLOADING))
         try:
             size = self.stores.staging.write(image_id, stream)
             stream.finish()
@@ -265,7 +202,7 @@ class ImageDataService:
             image.size = size
             host = self.conf.worker_self_reference_url or self.conf.public_endpoint
             if host:
-                image.properties["os_glance_stage_host"] = host
+                image.properties[STAGE_HOST] = host
             self.repo.save(image, from_status=UPLOADING)
         except (errors.NotFound, errors.StaleStatus) as exc:
             raise errors.Gone(gone_message(image_id)) from exc
@@ -280,7 +217,7 @@ class ImageDataService:
             raise errors.Forbidden("The requested image has been deactivated. Image data "
                                    "download is forbidden.")
         self.images.enforce(ctx, "download_image", image)
-        locations = self.ordered_locations(image)
+        locations = self.transfers.ordered_locations(image)
         if prefer:
             self.images.enforce(ctx, "download_from_store", image)
             locations = self._preferred(locations, prefer)
@@ -308,14 +245,6 @@ class ImageDataService:
             span.length if span else image.size)
         return Download(status=206 if span else 200, body=body, length=length,
                         checksum=image.checksum, span=span)
-
-    def ordered_locations(self, image: Image) -> list[Location]:
-        """Active locations, heaviest store first in multi-store mode (Glance's order)."""
-        locations = image.active_locations
-        if self.stores.multi_store:
-            locations = sorted(
-                locations, key=lambda loc: -self.stores.weight(loc.metadata.get("store")))
-        return locations
 
     def _preferred(self, locations: list[Location], prefer: list[str]) -> list[Location]:
         if not self.stores.multi_store:
@@ -388,10 +317,10 @@ class ImageDataService:
             raise errors.Forbidden("http store must be enabled to use location API by "
                                    "normal user.")
         validation = self._validation_data(validation_data or {})
-        if image.properties.get(LOCK_PROPERTY):
+        if image.properties.get(IMPORT_LOCK):
             raise errors.Conflict(f"New operation on image '{image_id}' is not permitted as "
                                   "prior operation is still in progress")
-        self.check_location_quota(image, 1)
+        self.transfers.check_location_quota(image, 1)
         size = self.stores.location_size(url)
         store_id = self.stores.store_for_url(url)
         location = Location(url=url, metadata={"store": store_id} if store_id else {})
@@ -412,7 +341,7 @@ class ImageDataService:
             if validation and secure:
                 self.activate(image_id, QUEUED, None, [location], set_active=False,
                               update=record_and_wait)
-                self.imports.submit(self._verify_location, image_id, location, algo,
+                self.tasks.submit(self._verify_location, image_id, location, algo,
                                     validation["os_hash_value"])
                 return
             self.activate(image_id, QUEUED, None, [location], update=record)
@@ -420,15 +349,7 @@ class ImageDataService:
             raise errors.Conflict(f"Image {image_id} changed while its location was "
                                   "being added") from exc
         if secure:
-            self.imports.submit(self._hash_location, image_id, location, algo)
-
-    def check_location_quota(self, image: Image, adding: int) -> None:
-        maximum = self.conf.image_location_quota
-        attempted = len(image.active_locations) + adding
-        if maximum >= 0 and attempted > maximum:
-            raise errors.LimitExceeded(
-                "The limit has been exceeded on the number of allowed image locations. "
-                f"Attempted: {attempted}, Maximum: {maximum}")
+            self.tasks.submit(self._hash_location, image_id, location, algo)
 
     def _http_store_location(self, url: str) -> bool:
         if not url.lower().startswith(("http://", "https://")):

@@ -9,17 +9,18 @@ image was saved, so a failed save never loses data that is still referenced.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from glance_svc import errors
 from glance_svc.domain.image import ACTIVE, DELETED, QUEUED, Image, Location
+from glance_svc.domain.quotas import check_location_quota
 
 if TYPE_CHECKING:
-    from oslo_context.context import RequestContext
+    from oslo_config import cfg
 
     from glance_svc.domain.image_patch import Change
-    from glance_svc.domain.images import ImageService
 
 # Schemes a user may never point an image at: they would expose the API node's own files.
 RESTRICTED_SCHEMES = frozenset({"file", "filesystem", "swift+config"})
@@ -27,12 +28,17 @@ HASH_FIELDS = ("checksum", "os_hash_algo", "os_hash_value")
 
 
 class LocationEditor:
-    """Applies the location operations of one PATCH to one image."""
+    """Applies the location operations of one PATCH to one image.
 
-    def __init__(self, service: ImageService, ctx: RequestContext, image: Image) -> None:
-        self.service = service
-        self.conf = service.conf
-        self.ctx = ctx
+    ``enforce(rule)`` checks a policy rule for the caller on this image (403 or 404);
+    ``stores`` is the store gateway that sizes, places and deletes location data.
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts, stores: Any, enforce: Callable[[str], None],
+                 image: Image) -> None:
+        self.conf = conf
+        self.stores = stores
+        self.enforce = enforce
         self.image = image
         self.removed: list[Location] = []
 
@@ -40,19 +46,19 @@ class LocationEditor:
         if change.op == "replace":
             if not change.value:
                 raise errors.Forbidden("Cannot set locations to empty list.")
-            self.service.enforce(self.ctx, "set_image_location", self.image)
+            self.enforce("set_image_location")
             self._replace(change.value)
         elif change.op == "add":
-            self.service.enforce(self.ctx, "set_image_location", self.image)
+            self.enforce("set_image_location")
             self._add(change.path[1], change.value)
         else:
-            self.service.enforce(self.ctx, "delete_image_location", self.image)
+            self.enforce("delete_image_location")
             self._remove(change.path[1])
 
     def after_save(self) -> None:
         """Delete the data of the locations this PATCH removed."""
         for location in self.removed:
-            self.service.stores.delete(location)
+            self.stores.delete(location)
 
     # -- the three operations ------------------------------------------------------------
     def _visible_or_403(self, verb: str) -> None:
@@ -71,7 +77,7 @@ class LocationEditor:
         if current and new_urls != sorted(loc.url for loc in current):
             raise errors.BadRequest("Original locations is not empty: "
                                     f"{[loc.url for loc in current]}")
-        self._check_quota(len(value))
+        check_location_quota(self.conf, len(value))
         if current:  # same URLs: only the metadata changes
             for loc in current:
                 loc.metadata = next(v.get("metadata", {}) for v in value if v["url"] == loc.url)
@@ -94,7 +100,7 @@ class LocationEditor:
         if any(loc.url == location.url and loc.metadata == location.metadata
                for loc in current):
             raise errors.BadRequest(f"The location {location.url} already exists")
-        self._check_quota(len(current) + 1)
+        check_location_quota(self.conf, len(current) + 1)
         current.insert(index, location)
         inactive = [loc for loc in self.image.locations if loc.status != ACTIVE]
         self.image.locations = [*current, *inactive]
@@ -116,13 +122,6 @@ class LocationEditor:
         self.removed.append(location)
 
     # -- helpers --------------------------------------------------------------------------
-    def _check_quota(self, count: int) -> None:
-        maximum = self.conf.image_location_quota
-        if 0 <= maximum < count:
-            raise errors.LimitExceeded(
-                "The limit has been exceeded on the number of allowed image locations. "
-                f"Attempted: {count}, Maximum: {maximum}")
-
     def _checked(self, raw: dict[str, Any], siblings: list[dict[str, Any]]) -> Location:
         """A Location for ``raw`` once a store confirmed it holds data there."""
         url = raw["url"]
@@ -131,14 +130,14 @@ class LocationEditor:
                 "metadata")) > 1:
             raise errors.BadRequest(f"The location {url} already exists")
         scheme = urlsplit(url).scheme.lower()
-        size_of = getattr(self.service.stores, "location_size", None)
+        size_of = getattr(self.stores, "location_size", None)
         size = None
         if scheme and scheme not in RESTRICTED_SCHEMES and size_of is not None:
             size = size_of(url, metadata)
         if not size or size <= 0:
             raise errors.BadRequest("Invalid location")
-        store_for = getattr(self.service.stores, "store_for_url", None)
-        if getattr(self.service.stores, "multi_store", False) and store_for is not None \
+        store_for = getattr(self.stores, "store_for_url", None)
+        if getattr(self.stores, "multi_store", False) and store_for is not None \
                 and "store" not in metadata:
             store = store_for(url)
             if store:

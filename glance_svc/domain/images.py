@@ -18,6 +18,7 @@ from oslo_config import cfg
 
 from glance_svc import errors
 from glance_svc.domain import listing
+from glance_svc.domain.access import ImageAccess
 from glance_svc.domain.image import (
     ACTIVE,
     DEACTIVATED,
@@ -31,12 +32,12 @@ from glance_svc.domain.image_locations import LocationEditor
 from glance_svc.domain.image_patch import Change
 from glance_svc.domain.policy import forbidden_message
 from glance_svc.domain.property_protections import PropertyProtections
+from glance_svc.domain.quotas import over_quota, quota_exceeded
 from glance_svc.domain.schemas import Schemas
 
 if TYPE_CHECKING:
     from oslo_context.context import RequestContext
 
-    from glance_svc.domain.members import MemberService
     from glance_svc.domain.policy import Enforcer
     from glance_svc.domain.repository import ImageRepository
 
@@ -71,22 +72,8 @@ CREATE_DISALLOWED = ("direct_url", "self", "file", "schema", "stores")
 CREATE_READ_ONLY = ("created_at", "updated_at", "status", "checksum", "os_hash_algo",
                     "os_hash_value", "size", "virtual_size")
 CREATE_RESERVED = ("location", "locations", "deleted", "deleted_at")
-# Rules that, under the legacy defaults, Glance also limits to admins and the owner.
-OWNER_ONLY_RULES = frozenset({"modify_image", "delete_image", "upload_image", "deactivate",
-                              "reactivate", "delete_image_location"})
 FORMAT_MUTABLE_STATUSES = (QUEUED, "importing")
 SAVE_ATTEMPTS = 3
-
-
-def quota_exceeded(what: str, attempted: int, maximum: int) -> errors.LimitExceeded:
-    return errors.LimitExceeded(
-        f"The limit has been exceeded on the number of allowed image {what}. "
-        f"Attempted: {attempted}, Maximum: {maximum}")
-
-
-def over_quota(count: int, maximum: int) -> bool:
-    """Quotas are off when negative."""
-    return 0 <= maximum < count
 
 
 def counted_properties(properties: dict[str, str]) -> int:
@@ -111,14 +98,13 @@ def _retry_on_stale(func: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-class ImageService:
+class ImageService(ImageAccess):
     """Image metadata operations, with visibility, policy and quotas applied."""
 
     def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, policy: Enforcer,
                  stores: Any) -> None:
+        super().__init__(repo, policy)
         self.conf = conf
-        self.repo = repo
-        self.policy = policy
         self.stores = stores
         self.schemas = Schemas(conf)
         self.protections = PropertyProtections.from_conf(conf, policy)
@@ -136,85 +122,6 @@ class ImageService:
         if name not in image.properties:
             return False
         return self.protections is None or self.protections.allows(ctx, name, "read")
-
-    @functools.cached_property
-    def members(self) -> MemberService:
-        from glance_svc.domain.members import MemberService
-
-        return MemberService(self.conf, self.repo, self.policy, self)
-
-    # -- visibility and policy ----------------------------------------------------------
-    def policy_target(self, ctx: RequestContext, image: Image) -> dict[str, Any]:
-        """What policy rules see of an image (spec §8.1).
-
-        Every attribute and custom property, plus the aliases Glance's check strings use:
-        ``project_id`` is the owner; ``member_id`` is the caller's project when the image is
-        shared and the caller is not the owner (it can only see it as a member).
-        """
-        target: dict[str, Any] = dict(image.properties)
-        target.update({
-            "id": image.id, "image_id": image.id, "name": image.name,
-            "status": image.status, "visibility": image.visibility,
-            "protected": image.protected, "os_hidden": image.os_hidden,
-            "checksum": image.checksum, "os_hash_algo": image.os_hash_algo,
-            "os_hash_value": image.os_hash_value, "size": image.size,
-            "virtual_size": image.virtual_size, "min_disk": image.min_disk,
-            "min_ram": image.min_ram, "disk_format": image.disk_format,
-            "container_format": image.container_format, "owner": image.owner,
-            "created_at": image.created_at, "updated_at": image.updated_at,
-            "tags": sorted(image.tags), "project_id": image.owner,
-        })
-        shared_member = image.visibility == "shared" and ctx.project_id != image.owner
-        target["member_id"] = ctx.project_id if shared_member else None
-        return target
-
-    def is_visible(self, ctx: RequestContext, image: Image) -> bool:
-        """The database-level rule of who may see an image at all (spec §4.2)."""
-        if ctx.is_admin or image.owner is None or image.visibility in ("public", "community"):
-            return True
-        if ctx.project_id is None:
-            return False
-        if ctx.project_id == image.owner:
-            return True
-        if image.visibility != "shared":
-            return False
-        try:
-            self.repo.get_member(image.id, ctx.project_id)
-        except errors.NotFound:
-            return False
-        return True
-
-    def get(self, ctx: RequestContext, image_id: str) -> Image:
-        """The image, or 404 when it does not exist or the caller may not see it."""
-        try:
-            image = self.repo.get(image_id)
-        except errors.NotFound:
-            raise errors.NotFound(f"No image found with ID {image_id}") from None
-        if not self.is_visible(ctx, image) or not self.policy.check(
-                ctx, "get_image", self.policy_target(ctx, image)):
-            raise errors.NotFound(f"No image found with ID {image_id}")
-        return image
-
-    def enforce(self, ctx: RequestContext, rule: str, image: Image) -> None:
-        """403 unless ``rule`` allows the caller on ``image``; 404 if it cannot even see it.
-
-        Under the legacy defaults the mutating rules also require admin or owner, as
-        Glance hard-codes them.
-        """
-        target = self.policy_target(ctx, image)
-        if not self.policy.check(ctx, rule, target):
-            if rule == "get_image" or not self.policy.check(ctx, "get_image", target):
-                raise errors.NotFound(f"No image found with ID {image.id}")
-            raise errors.Forbidden(forbidden_message(rule))
-        if rule in OWNER_ONLY_RULES and self.policy.legacy_defaults:
-            self.check_owner(ctx, image)
-
-    @staticmethod
-    def check_owner(ctx: RequestContext, image: Image) -> None:
-        if ctx.is_admin:
-            return
-        if image.owner is None or ctx.project_id is None or image.owner != ctx.project_id:
-            raise errors.Forbidden("You do not own this image")
 
     def _enforce_visibility(self, ctx: RequestContext, visibility: Any,
                             target: dict[str, Any]) -> None:
@@ -319,7 +226,8 @@ class ImageService:
         image = self.get(ctx, image_id)
         if not changes:
             return image
-        locations = LocationEditor(self, ctx, image)
+        locations = LocationEditor(self.conf, self.stores,
+                                   lambda rule: self.enforce(ctx, rule, image), image)
         previous = image.status
         had_properties = set(image.properties)
         had_tags = set(image.tags)

@@ -34,7 +34,18 @@ from typing import TYPE_CHECKING, Any
 from oslo_config import cfg
 
 from glance_svc import errors
-from glance_svc.domain.image import ACTIVE, IMPORTING, QUEUED, UPLOADING, Image, Location
+from glance_svc.domain.background import BackgroundTasks
+from glance_svc.domain.image import (
+    ACTIVE,
+    IMPORT_LOCK,
+    IMPORTING,
+    QUEUED,
+    STAGE_HOST,
+    UPLOADING,
+    Image,
+    Location,
+)
+from glance_svc.domain.transfers import Transfers
 from glance_svc.store import web_download
 from glance_svc.store.bodies import FileBody
 from glance_svc.store.upload import UploadStream
@@ -42,7 +53,9 @@ from glance_svc.store.upload import UploadStream
 if TYPE_CHECKING:
     from oslo_context.context import RequestContext
 
-    from glance_svc.domain.image_data import ImageDataService
+    from glance_svc.domain.access import ImageAccess
+    from glance_svc.domain.repository import ImageRepository
+    from glance_svc.store.backends import StoreGateway
 
 LOG = logging.getLogger(__name__)
 
@@ -62,12 +75,9 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     return [(None, import_opts)]
 
 
-LOCK = "os_glance_import_task"
 IMPORTING_TO = "os_glance_importing_to_stores"
 FAILED = "os_glance_failed_import"
-STAGE_HOST = "os_glance_stage_host"
 LOCK_EXPIRY = dt.timedelta(minutes=60)
-TASK_THREADS = 8
 METHODS = ("glance-direct", "web-download", "copy-image", "glance-download")
 
 
@@ -102,25 +112,14 @@ def _csv(value: str | None) -> list[str]:
 class ImportService:
     """Accepts imports (all checks while the client waits) and runs them in the back."""
 
-    def __init__(self, data: ImageDataService) -> None:
-        self.data = data
-        self.conf = data.conf
-        self.repo = data.repo
-        self.stores = data.stores
-        self.images = data.images
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=TASK_THREADS, thread_name_prefix="glance-import")
-
-    # -- background work -------------------------------------------------------------------
-    def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
-        """Run ``fn(*args)`` on a task thread; its errors are logged, never lost."""
-        def run() -> Any:
-            try:
-                return fn(*args)
-            except Exception:
-                LOG.exception("Background task %s failed", getattr(fn, "__name__", fn))
-                raise
-        return self._executor.submit(run)
+    def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, stores: StoreGateway,
+                 images: ImageAccess, transfers: Transfers, tasks: BackgroundTasks) -> None:
+        self.conf = conf
+        self.repo = repo
+        self.stores = stores
+        self.images = images  # only to find the image and check the caller's rights
+        self.transfers = transfers
+        self.tasks = tasks
 
     # -- accepting an import ---------------------------------------------------------------
     def import_image(self, ctx: RequestContext, image_id: str, body: dict[str, Any],
@@ -170,17 +169,17 @@ class ImportService:
             raise errors.NotImplementedYet("The glance-download import method is not "
                                            "supported by this service.")
         if name == "copy-image":
-            self.data.check_location_quota(image, len(stores))
+            self.transfers.check_location_quota(image, len(stores))
 
         task = ImportTask(id=str(uuid.uuid4()), image_id=image_id, method=name,
                           stores=stores, all_stores_must_succeed=must_succeed, uri=uri)
         if name == "copy-image":
-            sources = self.data.ordered_locations(image)
+            sources = self.transfers.ordered_locations(image)
             if not sources:
                 raise errors.Conflict(f"Image {image_id} has no data to copy")
             task.source = sources[0]
         self._lock(image, task)
-        return self.submit(self._run, task)
+        return self.tasks.submit(self._run, task)
 
     @staticmethod
     def _check_status(image: Image, name: str) -> None:
@@ -212,13 +211,13 @@ class ImportService:
 
     def _check_lock(self, image: Image) -> None:
         """409 while another import holds the lock; a lock older than an hour is stale."""
-        if not image.properties.get(LOCK):
+        if not image.properties.get(IMPORT_LOCK):
             return
         age = dt.datetime.now(dt.UTC).replace(tzinfo=None) - image.updated_at
         if age < LOCK_EXPIRY:
             raise errors.Conflict("Image has active task")
         LOG.warning("Image %s: import lock %s is stale, taking it over", image.id,
-                    image.properties[LOCK])
+                    image.properties[IMPORT_LOCK])
 
     def _target_stores(self, body: dict[str, Any], header_store: str | None,
                        all_stores: bool) -> list[str | None]:
@@ -257,12 +256,12 @@ class ImportService:
                 "is still in progress")
         if task.method == "copy-image":
             try:
-                image = self.repo.set_property_if(image.id, LOCK, task.id,
-                                                  expected=image.properties.get(LOCK))
+                image = self.repo.set_property_if(image.id, IMPORT_LOCK, task.id,
+                                                  expected=image.properties.get(IMPORT_LOCK))
             except errors.StaleStatus as exc:
                 raise errors.Conflict(busy) from exc
         previous = image.status
-        image.properties[LOCK] = task.id
+        image.properties[IMPORT_LOCK] = task.id
         image.properties[IMPORTING_TO] = ",".join(s for s in task.stores if s)
         failed = [s for s in _csv(image.properties.get(FAILED)) if s not in task.stores]
         image.properties[FAILED] = ",".join(failed)
@@ -273,7 +272,7 @@ class ImportService:
             self.repo.save(image, from_status=previous)
         except errors.StaleStatus as exc:
             if task.method == "copy-image":  # give back the lock taken above
-                self.repo.set_property_if(image.id, LOCK, None, expected=task.id)
+                self.repo.set_property_if(image.id, IMPORT_LOCK, None, expected=task.id)
             raise errors.Conflict(busy) from exc
 
     # -- carrying it out ---------------------------------------------------------------------
@@ -296,12 +295,12 @@ class ImportService:
 
     def _download_to_staging(self, task: ImportTask) -> None:
         image = self._fresh(task)
-        limits = self.data.limits(image)
+        limits = self.transfers.limits(image)
         remote = web_download.open_url(self.conf, task.uri or "")
         try:
-            self.data.check_announced(remote.length, limits)
+            self.transfers.check_announced(remote.length, limits)
             stream = UploadStream(remote, body_length=remote.length, limits=limits,
-                                  watch=self.data.watcher(task.image_id, IMPORTING))
+                                  watch=self.transfers.watcher(task.image_id, IMPORTING))
             try:
                 self.stores.delete_staged(task.image_id)
                 self.stores.staging.write(task.image_id, stream)
@@ -331,10 +330,10 @@ class ImportService:
             source = self._open_source(task)
             stream = UploadStream(
                 source, expected_size=image.size if not copying else None,
-                limits=self.data.limits(image) if first else None,
+                limits=self.transfers.limits(image) if first else None,
                 hash_algo=self.conf.hashing_algorithm if first else None,
-                inspection=self.data.inspection(image) if first else None,
-                watch=self.data.watcher(task.image_id, status))
+                inspection=self.transfers.inspection(image) if first else None,
+                watch=self.transfers.watcher(task.image_id, status))
             stored = None
             try:
                 stored = self.stores.add(task.image_id, stream, store_id=store,
@@ -345,11 +344,11 @@ class ImportService:
             except Exception as exc:
                 stream.close()
                 if stored is not None:
-                    self.data.discard([stored.as_location()])
+                    self.transfers.discard([stored.as_location()])
                 LOG.warning("Import %s: store %s failed: %s", task.id, store, exc)
                 failed.append(store)
                 if task.all_stores_must_succeed or (first and _data_refused(exc)):
-                    self.data.discard(written)
+                    self.transfers.discard(written)
                     self._fail(task, failed + [s for s in task.stores[index + 1:]],
                                revert=written)
                     return
@@ -365,7 +364,7 @@ class ImportService:
                 self._record(task, status, result, location, activate,
                              remaining=task.stores[index + 1:], failed=failed)
             except _Abort:
-                self.data.discard(written + [location])
+                self.transfers.discard(written + [location])
                 raise
             written.append(location)
             done.append(store)
@@ -380,7 +379,7 @@ class ImportService:
             image = self.repo.get(task.image_id)
         except errors.NotFound as exc:
             raise _Abort("the image was deleted") from exc
-        if image.properties.get(LOCK) != task.id:
+        if image.properties.get(IMPORT_LOCK) != task.id:
             raise _Abort("the import lock was taken over")
         if status is not None and image.status != status:
             raise _Abort(f"the image is now {image.status}")
@@ -439,9 +438,9 @@ class ImportService:
             image = self.repo.get(task.image_id)
         except errors.NotFound:
             return
-        if image.properties.get(LOCK) != task.id:
+        if image.properties.get(IMPORT_LOCK) != task.id:
             return
-        image.properties.pop(LOCK, None)
+        image.properties.pop(IMPORT_LOCK, None)
         image.properties[IMPORTING_TO] = ""
         image.properties.setdefault(FAILED, "")
         try:

@@ -15,11 +15,12 @@ from oslo_config import cfg
 from glance_svc import errors
 from glance_svc.domain.image import MEMBER_STATUSES, Image, Member
 from glance_svc.domain.policy import forbidden_message
+from glance_svc.domain.quotas import over_quota
 
 if TYPE_CHECKING:
     from oslo_context.context import RequestContext
 
-    from glance_svc.domain.images import ImageService
+    from glance_svc.domain.access import ImageAccess
     from glance_svc.domain.policy import Enforcer
     from glance_svc.domain.repository import ImageRepository
 
@@ -30,11 +31,11 @@ class MemberService:
     """Members of one image: list, add, show, change status, remove."""
 
     def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, policy: Enforcer,
-                 images: ImageService) -> None:
+                 images: ImageAccess) -> None:
         self.conf = conf
         self.repo = repo
         self.policy = policy
-        self.images = images
+        self.images = images  # only to find the image and to build its policy target
 
     # -- helpers ----------------------------------------------------------------------------
     def _image(self, ctx: RequestContext, image_id: str) -> Image:
@@ -101,7 +102,7 @@ class MemberService:
         self._enforce(ctx, "add_member", image, failure)
         quota = self.conf.image_member_quota
         attempted = self.repo.count_members(image.id) + 1
-        if 0 <= quota < attempted:
+        if over_quota(attempted, quota):
             raise errors.LimitExceeded(
                 f"Image member limit exceeded for image {image_id}: The limit has been "
                 "exceeded on the number of allowed image members for this image. "

@@ -6,6 +6,8 @@ import re
 
 from oslo_config import cfg
 
+from glance_svc import errors
+
 quota_opts = [
     cfg.IntOpt("image_member_quota", default=128,
                help="Most members an image may have; negative: unlimited."),
@@ -36,3 +38,21 @@ def storage_quota_bytes(value: str) -> int:
     if not match:
         raise ValueError(f"user_storage_quota {value!r} is not a size such as 500 or 10GB")
     return int(match[1]) * _UNITS[match[2] or "B"]
+
+
+def over_quota(count: int, maximum: int) -> bool:
+    """Whether ``count`` exceeds a count quota; a negative quota is off."""
+    return 0 <= maximum < count
+
+
+def quota_exceeded(what: str, attempted: int, maximum: int) -> errors.LimitExceeded:
+    """Glance's 413 for a count quota on an image's ``what`` (tags, properties, locations)."""
+    return errors.LimitExceeded(
+        f"The limit has been exceeded on the number of allowed image {what}. "
+        f"Attempted: {attempted}, Maximum: {maximum}")
+
+
+def check_location_quota(conf: cfg.ConfigOpts, count: int) -> None:
+    """413 when an image would hold ``count`` locations, more than image_location_quota."""
+    if over_quota(count, conf.image_location_quota):
+        raise quota_exceeded("locations", count, conf.image_location_quota)

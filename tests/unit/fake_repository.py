@@ -169,3 +169,10 @@ def make_service(workdir: object, sections: dict[str, dict[str, object]] | None 
     conf = make_conf(workdir, sections)
     return ImageService(conf, MemoryRepository(), Enforcer(conf),  # type: ignore[arg-type]
                         stores or RecordingStores())
+
+
+def make_members(service):  # noqa: ANN001, ANN201
+    """The MemberService the composition root would build beside ``service``."""
+    from glance_svc.domain.members import MemberService
+
+    return MemberService(service.conf, service.repo, service.policy, service)

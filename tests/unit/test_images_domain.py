@@ -10,7 +10,7 @@ from glance_svc import errors
 from glance_svc.context import RequestContext
 from glance_svc.domain.image import Location
 from glance_svc.domain.images import ImageService
-from tests.unit.fake_repository import RecordingStores, make_service
+from tests.unit.fake_repository import RecordingStores, make_members, make_service
 
 A, B = "a" * 32, "b" * 32
 ADMIN = RequestContext.admin()
@@ -169,7 +169,7 @@ def test_shared_image_is_404_for_non_members(service: ImageService) -> None:
 
 def test_pending_member_can_already_see_a_shared_image(service: ImageService) -> None:
     image = service.create(MEMBER_A, {})
-    service.members.create(MEMBER_A, image.id, B)
+    make_members(service).create(MEMBER_A, image.id, B)
     assert service.get(MEMBER_B, image.id).id == image.id
 
 

@@ -12,7 +12,7 @@ from glance_svc.context import RequestContext
 from glance_svc.domain import image_patch
 from glance_svc.domain.image import Location
 from glance_svc.domain.images import ImageService
-from tests.unit.fake_repository import RecordingStores, make_service
+from tests.unit.fake_repository import RecordingStores, make_members, make_service
 
 A, B = "a" * 32, "b" * 32
 ADMIN = RequestContext.admin()
@@ -276,7 +276,7 @@ def test_reader_cannot_patch(service: ImageService) -> None:
 
 def test_member_project_gets_403_on_visible_image(service: ImageService) -> None:
     image = service.create(MEMBER_A, {})
-    service.members.create(MEMBER_A, image.id, B)
+    make_members(service).create(MEMBER_A, image.id, B)
     assert fails(service, image.id, [rep("/name", "x")], ctx=MEMBER_B)[0] == 403
 
 

@@ -15,11 +15,12 @@ import pytest
 from oslo_config import cfg
 
 from glance_svc import config, errors
+from glance_svc.api.deps import AppDeps
 from glance_svc.context import RequestContext
+from glance_svc.domain.image import IMPORT_LOCK as LOCK
 from glance_svc.domain.image import Image
 from glance_svc.domain.image_data import ImageDataService
-from glance_svc.domain.imports import FAILED, IMPORTING_TO, LOCK
-from glance_svc.store.backends import StoreGateway
+from glance_svc.domain.imports import FAILED, IMPORTING_TO
 from tests.unit.fake_repository import MemoryRepository
 
 
@@ -61,10 +62,22 @@ def repo() -> MemoryRepository:
     return MemoryRepository()
 
 
+def make_deps(conf: cfg.ConfigOpts, repo: MemoryRepository) -> AppDeps:
+    """The composition root's wiring over the in-memory repository and AllowAll."""
+    deps = AppDeps(conf)
+    deps.repo = repo  # type: ignore[assignment]
+    deps.images = AllowAll(repo)  # type: ignore[assignment]
+    return deps
+
+
 @pytest.fixture
-def service(tmp_path: Path, repo: MemoryRepository) -> ImageDataService:
-    conf = make_conf(tmp_path)
-    return ImageDataService(conf, repo, None, StoreGateway(conf), AllowAll(repo))  # type: ignore[arg-type]
+def deps(tmp_path: Path, repo: MemoryRepository) -> AppDeps:
+    return make_deps(make_conf(tmp_path), repo)
+
+
+@pytest.fixture
+def service(deps: AppDeps) -> ImageDataService:
+    return deps.data
 
 
 @pytest.fixture
@@ -164,7 +177,7 @@ def test_policy_refusal_happens_before_any_state_change(service, repo, ctx):
 
 def test_quota_counts_the_owner_usage(tmp_path, repo, ctx, monkeypatch):
     conf = make_conf(tmp_path, "user_storage_quota = 1KB")
-    service = ImageDataService(conf, repo, None, StoreGateway(conf), AllowAll(repo))  # type: ignore[arg-type]
+    service = make_deps(conf, repo).data
     monkeypatch.setattr(repo, "storage_used", lambda owner: 1000)
     image = new_image(repo, owner="p1")
     with pytest.raises(errors.LimitExceeded, match="storage quota"):
@@ -173,17 +186,17 @@ def test_quota_counts_the_owner_usage(tmp_path, repo, ctx, monkeypatch):
 
 
 # -- import lock -----------------------------------------------------------------------------
-def test_copy_image_waits_for_the_import_lock(service, repo, ctx):
+def test_copy_image_waits_for_the_import_lock(service, deps, repo, ctx):
     image = new_image(repo)
     upload(service, ctx, image, io.BytesIO(b"x"))
     locked = repo.get(image.id)
     locked.properties[LOCK] = "other-task"
     repo.save(locked)
     with pytest.raises(errors.Conflict, match="active task"):
-        service.imports.import_image(ctx, image.id, {"method": {"name": "copy-image"}}, None)
+        deps.imports.import_image(ctx, image.id, {"method": {"name": "copy-image"}}, None)
 
 
-def test_a_stale_lock_is_taken_over(service, repo, ctx, monkeypatch):
+def test_a_stale_lock_is_taken_over(service, deps, repo, ctx, monkeypatch):
     image = new_image(repo)
     stage = repo.get(image.id)
     stage.status = "uploading"
@@ -191,8 +204,8 @@ def test_a_stale_lock_is_taken_over(service, repo, ctx, monkeypatch):
     repo.save(stage)
     repo.images[image.id].updated_at = repo.images[image.id].updated_at.replace(year=2000)
     service.stores.staging.write(image.id, io.BytesIO(b"staged"))
-    future = service.imports.import_image(ctx, image.id,
-                                          {"method": {"name": "glance-direct"}}, None)
+    future = deps.imports.import_image(ctx, image.id,
+                                       {"method": {"name": "glance-direct"}}, None)
     assert future is not None
     future.result(timeout=30)
     done = repo.get(image.id)

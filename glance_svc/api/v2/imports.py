@@ -9,7 +9,7 @@ from glance_svc.api.wsgi import ApiRequest
 
 def import_image(req: ApiRequest) -> webob.Response:
     body = req.json_object()
-    req.deps.data.imports.import_image(req.context, req.urlvars["image_id"], body,
+    req.deps.imports.import_image(req.context, req.urlvars["image_id"], body,
                                        header_store=req.headers.get("X-Image-Meta-Store"))
     response = webob.Response(status=202, charset=None)
     response.content_type = None

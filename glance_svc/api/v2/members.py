@@ -23,7 +23,7 @@ def _object(req: ApiRequest, form: str) -> dict[str, Any]:
 
 
 def index(req: ApiRequest) -> webob.Response:
-    members = req.deps.images.members.list(req.context, req.urlvars["image_id"])
+    members = req.deps.members.list(req.context, req.urlvars["image_id"])
     return json_response(views.members_view(members))
 
 
@@ -36,12 +36,12 @@ def create(req: ApiRequest) -> webob.Response:
         raise errors.BadRequest("Member can't be empty")
     if not isinstance(member_id, str) or len(member_id) > 255:
         raise errors.BadRequest("Member must be a project id of at most 255 characters")
-    member = req.deps.images.members.create(req.context, req.urlvars["image_id"], member_id)
+    member = req.deps.members.create(req.context, req.urlvars["image_id"], member_id)
     return json_response(views.member_view(member))
 
 
 def show(req: ApiRequest) -> webob.Response:
-    member = req.deps.images.members.get(req.context, req.urlvars["image_id"],
+    member = req.deps.members.get(req.context, req.urlvars["image_id"],
                                          req.urlvars["member_id"])
     return json_response(views.member_view(member))
 
@@ -50,12 +50,12 @@ def update(req: ApiRequest) -> webob.Response:
     body = _object(req, 'status in the form: {"status": "status"}')
     if "status" not in body:
         raise errors.BadRequest("Status not specified")
-    member = req.deps.images.members.update(req.context, req.urlvars["image_id"],
+    member = req.deps.members.update(req.context, req.urlvars["image_id"],
                                             req.urlvars["member_id"], body["status"])
     return json_response(views.member_view(member))
 
 
 def delete(req: ApiRequest) -> webob.Response:
-    req.deps.images.members.delete(req.context, req.urlvars["image_id"],
+    req.deps.members.delete(req.context, req.urlvars["image_id"],
                                    req.urlvars["member_id"])
     return no_content()

@@ -35,14 +35,13 @@ from glance_svc.domain.image import (
     ACTIVE,
     DELETED,
     PENDING_DELETE,
+    STORAGE_COUNTED,
     Image,
     Member,
     utcnow,
 )
 from glance_svc.domain.query import ImageQuery
 
-# Statuses whose ``size`` counts against ``user_storage_quota``.
-STORAGE_STATUSES = ("saving", "active", "deactivated", "uploading", "importing")
 # Child tables ``db purge`` cleans, children first (foreign keys).
 IMAGE_CHILD_TABLES = (image_properties, image_locations, image_members, image_tags)
 _PURGE_CHUNK = 500
@@ -334,7 +333,7 @@ class SqlImageRepository:
         who = images.c.owner.is_(None) if owner is None else images.c.owner == owner
         with self.engine.connect() as conn:
             total = conn.execute(sa.select(sa.func.sum(images.c.size)).where(
-                who, images.c.deleted == sa.false(), images.c.status.in_(STORAGE_STATUSES),
+                who, images.c.deleted == sa.false(), images.c.status.in_(sorted(STORAGE_COUNTED)),
             )).scalar_one()
         return int(total or 0)
 
