@@ -21,9 +21,17 @@ from glance_svc.api import versions as api_versions
 from glance_svc.api.middleware import context as context_middleware
 from glance_svc.api.middleware import cors as cors_middleware
 from glance_svc.db import api as db_api
-from glance_svc.domain import images, imports, policy, property_protections, quotas
+from glance_svc.domain import (
+    image_data,
+    images,
+    imports,
+    policy,
+    property_protections,
+    quotas,
+    transfers,
+)
 from glance_svc.registry import client as registry_client
-from glance_svc.store import backends, format_check, upload, web_download
+from glance_svc.store import backends, format_check, web_download
 
 CONF = cfg.CONF
 
@@ -47,9 +55,10 @@ _OPT_MODULES: tuple[OptModule, ...] = (
     images,
     quotas,
     imports,
+    image_data,
+    transfers,
     property_protections,
     backends,
-    upload,
     format_check,
     web_download,
     db_api,

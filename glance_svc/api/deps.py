@@ -15,6 +15,7 @@ import functools
 
 from oslo_config import cfg
 
+from glance_svc.api import versions
 from glance_svc.db import api as db_api
 from glance_svc.domain.background import BackgroundTasks
 from glance_svc.domain.image_data import ImageDataService
@@ -68,7 +69,8 @@ class AppDeps:
     @functools.cached_property
     def data(self) -> ImageDataService:
         return ImageDataService(self.conf, self.repo, self.stores, self.images,
-                                self.transfers, self.tasks)
+                                self.transfers, self.tasks,
+                                stage_host=versions.node_url(self.conf))
 
     @functools.cached_property
     def imports(self) -> ImportService:

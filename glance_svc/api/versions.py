@@ -18,11 +18,19 @@ versions_opts = [
     cfg.StrOpt("public_endpoint",
                help="Base URL clients use to reach this API (a proxy or load balancer), "
                     "used in the versions document instead of the request URL."),
+    cfg.StrOpt("worker_self_reference_url",
+               help="URL of this API node, recorded on staged images so that another "
+                    "node can forward the import to the node holding the data."),
 ]
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     return [(None, versions_opts)]
+
+
+def node_url(conf: cfg.ConfigOpts) -> str | None:
+    """This API node's own URL, as recorded on the images it stages (None: unknown)."""
+    return conf.worker_self_reference_url or conf.public_endpoint
 
 
 def advertised_versions(conf: cfg.ConfigOpts) -> list[tuple[str, str]]:

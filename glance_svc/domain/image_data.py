@@ -38,7 +38,7 @@ from glance_svc.domain.image import (
     Image,
     Location,
 )
-from glance_svc.domain.transfers import Transfers, gone_message
+from glance_svc.domain.transfers import Transfers, gone_message, record_measured
 from glance_svc.store.bodies import DataBody
 from glance_svc.store.hashing import MultiHasher, new_hash
 from glance_svc.store.ranges import ByteSpan, requested_span
@@ -52,6 +52,18 @@ if TYPE_CHECKING:
     from glance_svc.store.backends import StoredData, StoreGateway
 
 LOG = logging.getLogger(__name__)
+
+location_hash_opts = [
+    cfg.BoolOpt("do_secure_hash", default=True,
+                help="Compute checksum and multihash of data added with "
+                     "POST /v2/images/{id}/locations (in the background)."),
+    cfg.IntOpt("http_retries", default=3, min=0,
+               help="Attempts to read a location's data when computing its hashes."),
+]
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    return [(None, location_hash_opts)]
 
 
 
@@ -70,8 +82,11 @@ class ImageDataService:
     """The data side of an image; see the module docstring."""
 
     def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, stores: StoreGateway,
-                 images: ImageAccess, transfers: Transfers, tasks: BackgroundTasks) -> None:
+                 images: ImageAccess, transfers: Transfers, tasks: BackgroundTasks, *,
+                 stage_host: str | None = None) -> None:
+        """``stage_host``: the URL of this API node, recorded on the images it stages."""
         self.conf = conf
+        self.stage_host = stage_host
         self.repo = repo
         self.stores = stores
         self.images = images  # only to find the image and check the caller's rights
@@ -132,7 +147,7 @@ class ImageDataService:
             if image.status != from_status:
                 raise errors.StaleStatus(f"Image {image_id} is now {image.status}")
             if result is not None:
-                result.apply_to(image)
+                record_measured(image, result)
             image.locations.extend(locations)
             if update is not None:
                 update(image)
@@ -200,9 +215,8 @@ class ImageDataService:
         try:
             image = self.repo.get(image_id)
             image.size = size
-            host = self.conf.worker_self_reference_url or self.conf.public_endpoint
-            if host:
-                image.properties[STAGE_HOST] = host
+            if self.stage_host:
+                image.properties[STAGE_HOST] = self.stage_host
             self.repo.save(image, from_status=UPLOADING)
         except (errors.NotFound, errors.StaleStatus) as exc:
             raise errors.Gone(gone_message(image_id)) from exc

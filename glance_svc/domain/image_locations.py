@@ -177,7 +177,7 @@ class LocationEditor:
         if "checksum" in new and not _hex_of_size(new["checksum"], 16):
             raise errors.Conflict(f"checksum ({new['checksum']}) is not the correct size "
                                   "for md5 (should be 16 bytes)")
-        want = getattr(self.conf, "hashing_algorithm", "sha512")
+        want = self.conf.hashing_algorithm
         algo = new.get("os_hash_algo")
         if algo != want:
             raise errors.Conflict(f"os_hash_algo must be {want}, not {algo}")

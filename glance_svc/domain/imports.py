@@ -45,7 +45,7 @@ from glance_svc.domain.image import (
     Image,
     Location,
 )
-from glance_svc.domain.transfers import Transfers
+from glance_svc.domain.transfers import Transfers, record_measured
 from glance_svc.store import web_download
 from glance_svc.store.bodies import FileBody
 from glance_svc.store.upload import UploadStream
@@ -65,9 +65,6 @@ import_opts = [
                 help="Import methods offered by /v2/info/import; empty disables import."),
     cfg.StrOpt("node_staging_uri", default="file:///tmp/staging/",
                help="file:// URI of the directory where glance-direct stages data."),
-    cfg.StrOpt("worker_self_reference_url",
-               help="URL of this API node, recorded on staged images so that another "
-                    "node can forward the import to the node holding the data."),
 ]
 
 
@@ -398,7 +395,7 @@ class ImportService:
                 failed: list[str | None]) -> None:
         def change(image: Image) -> None:
             if result is not None:
-                result.apply_to(image)
+                record_measured(image, result)
             image.locations.append(location)
             image.properties[IMPORTING_TO] = ",".join(s for s in remaining if s)
             image.properties[FAILED] = _merge(image.properties.get(FAILED), failed)

@@ -18,13 +18,31 @@ from glance_svc import errors
 from glance_svc.domain import quotas
 from glance_svc.domain.image import STORAGE_COUNTED, Image, Location
 from glance_svc.store.format_check import FormatInspection
-from glance_svc.store.upload import Limit, quota_limit, size_cap_limit
+from glance_svc.store.upload import Limit, StreamResult, quota_limit, size_cap_limit
 
 if TYPE_CHECKING:
     from glance_svc.domain.repository import ImageRepository
     from glance_svc.store.backends import StoreGateway
 
 LOG = logging.getLogger(__name__)
+
+transfer_opts = [
+    cfg.StrOpt("hashing_algorithm", default="sha512",
+               help="hashlib algorithm for os_hash_value (the multihash)."),
+]
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    return [(None, transfer_opts)]
+
+
+def record_measured(image: Image, result: StreamResult) -> None:
+    """Record what a stream measured on ``image`` (size, hashes, virtual size)."""
+    image.size = result.size
+    image.checksum = result.checksum
+    image.os_hash_algo = result.os_hash_algo
+    image.os_hash_value = result.os_hash_value
+    image.virtual_size = result.virtual_size
 
 
 def gone_message(image_id: str) -> str:

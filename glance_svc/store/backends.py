@@ -36,8 +36,7 @@ from stevedore import driver as stevedore_driver
 from glance_svc import errors
 from glance_svc.domain.image import Location
 from glance_svc.store import filestore
-from glance_svc.store.bodies import DataBody, FileBody, IterBody
-from glance_svc.store.upload import Readable
+from glance_svc.store.bodies import DataBody, FileBody, IterBody, Readable
 
 LOG = logging.getLogger(__name__)
 

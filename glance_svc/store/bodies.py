@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
+
+
+class Readable(Protocol):
+    """What an upload reads from: a request body, a remote response, a staged file."""
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 @dataclasses.dataclass

@@ -15,17 +15,14 @@ import errno
 import logging
 import os
 from collections.abc import Callable
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 from glance_svc import errors
+from glance_svc.store.bodies import Readable
 
 LOG = logging.getLogger(__name__)
 
 WRITE_CHUNK = 1024 * 1024
-
-
-class Readable(Protocol):
-    def read(self, size: int, /) -> bytes: ...
 
 
 def write_file(path: str, stream: Readable, *, perm: int = 0, thin: bool = False,

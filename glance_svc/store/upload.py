@@ -13,41 +13,19 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol
-
-from oslo_config import cfg
 
 from glance_svc import errors
-from glance_svc.domain.image import Image
+from glance_svc.store.bodies import Readable
 from glance_svc.store.format_check import FormatInspection
 from glance_svc.store.hashing import MultiHasher
 
 LOG = logging.getLogger(__name__)
-
-upload_opts = [
-    cfg.StrOpt("hashing_algorithm", default="sha512",
-               help="hashlib algorithm for os_hash_value (the multihash)."),
-    cfg.BoolOpt("do_secure_hash", default=True,
-                help="Compute checksum and multihash of data added with "
-                     "POST /v2/images/{id}/locations (in the background)."),
-    cfg.IntOpt("http_retries", default=3, min=0,
-               help="Attempts to read a location's data when computing its hashes."),
-]
-
-
-def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
-    return [(None, upload_opts)]
-
 
 # gunicorn hands the body over in pieces of at most 1 MiB; asking for more only makes it
 # join pieces (a copy) before returning them.
 CHUNK_SIZE = 1024 * 1024
 # How often a long transfer asks whether it should go on (image deleted meanwhile?).
 WATCH_INTERVAL = 5.0
-
-
-class Readable(Protocol):
-    def read(self, size: int, /) -> bytes: ...
 
 
 class UploadInterrupted(errors.BadRequest):
@@ -64,19 +42,13 @@ class Limit:
 
 @dataclasses.dataclass(frozen=True)
 class StreamResult:
+    """What the stream measured; the domain records it on the image."""
+
     size: int
     checksum: str | None
     os_hash_algo: str | None
     os_hash_value: str | None
     virtual_size: int | None
-
-    def apply_to(self, image: Image) -> None:
-        """Record what the stream measured on ``image`` (size, hashes, virtual size)."""
-        image.size = self.size
-        image.checksum = self.checksum
-        image.os_hash_algo = self.os_hash_algo
-        image.os_hash_value = self.os_hash_value
-        image.virtual_size = self.virtual_size
 
 
 class UploadStream:
