@@ -72,12 +72,10 @@ def reactivate(req: ApiRequest) -> webob.Response:
 
 
 def tasks(req: ApiRequest) -> webob.Response:
-    """GET /v2/images/{id}/tasks: the import tasks of a visible image.
+    """GET /v2/images/{id}/tasks: the import tasks of a visible image (404 otherwise).
 
-    Tasks are recorded by the data path when it has somewhere to keep them (a repository
-    ``image_tasks``); otherwise the list is empty.
+    Imports run as background work of the API process and are not recorded as tasks, so
+    the list is always empty; the call still answers 404 for an image the caller cannot see.
     """
-    image = req.deps.images.get(req.context, req.urlvars["image_id"])
-    finder = getattr(req.deps.repo, "image_tasks", None)
-    found = finder(image.id) if finder is not None else []
-    return json_response({"tasks": list(found)})
+    req.deps.images.get(req.context, req.urlvars["image_id"])
+    return json_response({"tasks": []})
