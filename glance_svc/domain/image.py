@@ -49,12 +49,16 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 VISIBILITIES = ("public", "community", "shared", "private")
 MEMBER_STATUSES = ("pending", "accepted", "rejected")
 
-# Attributes a client may never set, and the ones reserved for the service (spec §3.3/§3.4).
-READ_ONLY = frozenset({
-    "direct_url", "self", "file", "schema", "stores", "status", "checksum", "size",
-    "virtual_size", "os_hash_algo", "os_hash_value", "created_at", "updated_at", "id",
-})
-RESERVED = frozenset({"location", "deleted", "deleted_at", "locations"})
+# What a client may never write (spec §3.3/§3.4), one list per answer it gets. Create and
+# PATCH both read these; tuples, because an error names the first one found in this order.
+# Links and views the API adds to an image (403 read-only, on create before validation).
+API_VIEWS = ("direct_url", "self", "file", "schema", "stores")
+# Attributes only the service sets (403 read-only).
+SERVICE_SET = ("created_at", "updated_at", "status", "checksum", "os_hash_algo",
+               "os_hash_value", "size", "virtual_size")
+# Names kept for the service (403 reserved); ``locations`` only on create, where it is
+# refused, while PATCH edits it by its own rules.
+RESERVED = ("location", "deleted", "deleted_at")
 RESERVED_PREFIX = "os_glance"
 # The import lock: the id of the import task that holds the image (imports and locations
 # both respect it).

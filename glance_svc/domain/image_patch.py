@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from glance_svc import errors
-from glance_svc.domain.image import RESERVED_PREFIX
+from glance_svc.domain.image import API_VIEWS, RESERVED, RESERVED_PREFIX, SERVICE_SET
 from glance_svc.domain.schemas import Schemas
 
 V20 = "application/openstack-images-v2.0-json-patch"
@@ -23,12 +23,8 @@ MEDIA_TYPES = {V20: 4, V21: 10}
 ACCEPT_PATCH = ", ".join(sorted(MEDIA_TYPES))
 OPERATIONS = ("add", "remove", "replace")
 
-# What PATCH may never touch (403): spec §3.4.
-READ_ONLY = frozenset({
-    "created_at", "updated_at", "status", "checksum", "size", "virtual_size", "direct_url",
-    "self", "file", "schema", "id", "os_hash_algo", "os_hash_value", "stores",
-})
-RESERVED = frozenset({"location", "deleted", "deleted_at"})
+# What PATCH may never touch (403 read-only): spec §3.4; the id is fixed once created.
+READ_ONLY = frozenset({*API_VIEWS, *SERVICE_SET, "id"})
 # Path depth allowed per operation; only locations has an index.
 _DEPTH = {"locations": {"add": 2, "remove": 2, "replace": 1}}
 

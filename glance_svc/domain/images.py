@@ -21,11 +21,14 @@ from glance_svc.domain import listing
 from glance_svc.domain.access import ImageAccess
 from glance_svc.domain.image import (
     ACTIVE,
+    API_VIEWS,
     DEACTIVATED,
     DELETED,
     PENDING_DELETE,
     QUEUED,
+    RESERVED,
     RESERVED_PREFIX,
+    SERVICE_SET,
     Image,
 )
 from glance_svc.domain.image_locations import LocationEditor
@@ -67,11 +70,9 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
 # custom property, unless read-only or reserved.
 WRITABLE = ("name", "visibility", "protected", "os_hidden", "min_ram", "min_disk",
             "disk_format", "container_format", "owner", "tags")
-# Refused on create before the body is even validated (Glance's "disallowed").
-CREATE_DISALLOWED = ("direct_url", "self", "file", "schema", "stores")
-CREATE_READ_ONLY = ("created_at", "updated_at", "status", "checksum", "os_hash_algo",
-                    "os_hash_value", "size", "virtual_size")
-CREATE_RESERVED = ("location", "locations", "deleted", "deleted_at")
+# Refused on create as reserved (API_VIEWS are refused before the body is even validated,
+# Glance's "disallowed"; SERVICE_SET after it, as read-only).
+CREATE_RESERVED = (*RESERVED, "locations")
 FORMAT_MUTABLE_STATUSES = (QUEUED, "importing")
 SAVE_ATTEMPTS = 3
 
@@ -132,7 +133,7 @@ class ImageService(ImageAccess):
     # -- create ------------------------------------------------------------------------
     def create(self, ctx: RequestContext, body: dict[str, Any]) -> Image:
         """A new ``queued`` image from a POST body (spec §3.3)."""
-        for key in CREATE_DISALLOWED:
+        for key in API_VIEWS:
             if key in body:
                 raise errors.Forbidden(f"Attribute '{key}' is read-only.")
         self.schemas.validate_image(body)
@@ -140,7 +141,7 @@ class ImageService(ImageAccess):
         tags = extra.pop("tags", [])
         image_id = extra.pop("id", None)
         base = {key: extra.pop(key) for key in WRITABLE if key in extra}
-        read_only = [key for key in CREATE_READ_ONLY if key in extra]
+        read_only = [key for key in SERVICE_SET if key in extra]
         for key in extra:
             if len(key) > 255:
                 raise errors.BadRequest(
