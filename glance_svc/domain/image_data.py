@@ -38,11 +38,16 @@ from glance_svc.domain.image import (
     Image,
     Location,
 )
-from glance_svc.domain.transfers import Transfers, gone_message, record_measured
-from glance_svc.store.bodies import DataBody
+from glance_svc.domain.transfers import (
+    DataPathService,
+    Transfers,
+    gone_message,
+    record_measured,
+)
+from glance_svc.store.bodies import DataBody, Readable
 from glance_svc.store.hashing import MultiHasher, new_hash
 from glance_svc.store.ranges import ByteSpan, requested_span
-from glance_svc.store.upload import Readable, StreamResult, UploadStream
+from glance_svc.store.upload import StreamResult, UploadStream
 
 if TYPE_CHECKING:
     from oslo_context.context import RequestContext
@@ -78,20 +83,15 @@ class Download:
     span: ByteSpan | None = None
 
 
-class ImageDataService:
+class ImageDataService(DataPathService):
     """The data side of an image; see the module docstring."""
 
     def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, stores: StoreGateway,
                  images: ImageAccess, transfers: Transfers, tasks: BackgroundTasks, *,
                  stage_host: str | None = None) -> None:
         """``stage_host``: the URL of this API node, recorded on the images it stages."""
-        self.conf = conf
+        super().__init__(conf, repo, stores, images, transfers, tasks)
         self.stage_host = stage_host
-        self.repo = repo
-        self.stores = stores
-        self.images = images  # only to find the image and check the caller's rights
-        self.transfers = transfers
-        self.tasks = tasks
 
     # -- shared checks -------------------------------------------------------------------
     @staticmethod

@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any
 from oslo_config import cfg
 
 from glance_svc import errors
-from glance_svc.domain.background import BackgroundTasks
 from glance_svc.domain.image import (
     ACTIVE,
     IMPORT_LOCK,
@@ -45,7 +44,7 @@ from glance_svc.domain.image import (
     Image,
     Location,
 )
-from glance_svc.domain.transfers import Transfers, record_measured
+from glance_svc.domain.transfers import DataPathService, record_measured
 from glance_svc.store import web_download
 from glance_svc.store.bodies import FileBody
 from glance_svc.store.upload import UploadStream
@@ -53,9 +52,6 @@ from glance_svc.store.upload import UploadStream
 if TYPE_CHECKING:
     from oslo_context.context import RequestContext
 
-    from glance_svc.domain.access import ImageAccess
-    from glance_svc.domain.repository import ImageRepository
-    from glance_svc.store.backends import StoreGateway
 
 LOG = logging.getLogger(__name__)
 
@@ -106,17 +102,8 @@ def _csv(value: str | None) -> list[str]:
     return [v for v in (value or "").split(",") if v]
 
 
-class ImportService:
+class ImportService(DataPathService):
     """Accepts imports (all checks while the client waits) and runs them in the back."""
-
-    def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, stores: StoreGateway,
-                 images: ImageAccess, transfers: Transfers, tasks: BackgroundTasks) -> None:
-        self.conf = conf
-        self.repo = repo
-        self.stores = stores
-        self.images = images  # only to find the image and check the caller's rights
-        self.transfers = transfers
-        self.tasks = tasks
 
     # -- accepting an import ---------------------------------------------------------------
     def import_image(self, ctx: RequestContext, image_id: str, body: dict[str, Any],

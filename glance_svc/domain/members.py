@@ -44,6 +44,20 @@ class MemberService:
         except errors.NotFound:
             raise errors.NotFound(f"Image {image_id} not found.") from None
 
+    def _shared_image(self, ctx: RequestContext, image_id: str, verb: str
+                      ) -> tuple[Image, str]:
+        """The image a member change is about, and the prefix of its 403 messages.
+
+        404 if the caller cannot see it; 403 if it is not shared, or if Glance's legacy
+        owner rules forbid the caller to ``verb`` its members.
+        """
+        image = self._image(ctx, image_id)
+        failure = f"Not allowed to {verb} members for image {image_id}:"
+        if image.visibility != "shared":
+            raise errors.Forbidden(f"{failure} {SHARED_ONLY}")
+        self._legacy_owner_rules(ctx, image, verb)
+        return image, failure
+
     def _enforce(self, ctx: RequestContext, rule: str, image: Image, failure: str) -> None:
         """404 if the image is invisible to the caller's policy, else 403 with ``failure``."""
         target = self.images.policy_target(ctx, image)
@@ -94,11 +108,7 @@ class MemberService:
         return [m for m in members if m.member_id == ctx.project_id]
 
     def create(self, ctx: RequestContext, image_id: str, member_id: str) -> Member:
-        image = self._image(ctx, image_id)
-        failure = f"Not allowed to create members for image {image_id}:"
-        if image.visibility != "shared":
-            raise errors.Forbidden(f"{failure} {SHARED_ONLY}")
-        self._legacy_owner_rules(ctx, image, "create")
+        image, failure = self._shared_image(ctx, image_id, "create")
         self._enforce(ctx, "add_member", image, failure)
         quota = self.conf.image_member_quota
         attempted = self.repo.count_members(image.id) + 1
@@ -129,11 +139,7 @@ class MemberService:
     def update(self, ctx: RequestContext, image_id: str, member_id: str,
                status: str) -> Member:
         """The member project (or an admin) accepts, rejects or resets its membership."""
-        image = self._image(ctx, image_id)
-        failure = f"Not allowed to update members for image {image_id}:"
-        if image.visibility != "shared":
-            raise errors.Forbidden(f"{failure} {SHARED_ONLY}")
-        self._legacy_owner_rules(ctx, image, "update")
+        image, failure = self._shared_image(ctx, image_id, "update")
         self._enforce(ctx, "get_member", image, failure)
         member = self._lookup(ctx, image, member_id)
         self._enforce(ctx, "modify_member", image, failure)
@@ -144,11 +150,7 @@ class MemberService:
 
     def delete(self, ctx: RequestContext, image_id: str, member_id: str) -> None:
         """Only the owner (or an admin) removes a member; the member itself gets 403."""
-        image = self._image(ctx, image_id)
-        failure = f"Not allowed to delete members for image {image_id}:"
-        if image.visibility != "shared":
-            raise errors.Forbidden(f"{failure} {SHARED_ONLY}")
-        self._legacy_owner_rules(ctx, image, "delete")
+        image, failure = self._shared_image(ctx, image_id, "delete")
         self._enforce(ctx, "get_member", image, failure)
         member = self._lookup(ctx, image, member_id)
         self._enforce(ctx, "delete_member", image, failure)

@@ -21,6 +21,8 @@ from glance_svc.store.format_check import FormatInspection
 from glance_svc.store.upload import Limit, StreamResult, quota_limit, size_cap_limit
 
 if TYPE_CHECKING:
+    from glance_svc.domain.access import ImageAccess
+    from glance_svc.domain.background import BackgroundTasks
     from glance_svc.domain.repository import ImageRepository
     from glance_svc.store.backends import StoreGateway
 
@@ -112,3 +114,20 @@ class Transfers:
     def check_location_quota(self, image: Image, adding: int) -> None:
         """413 if ``adding`` more locations would put ``image`` over its location quota."""
         quotas.check_location_quota(self.conf, len(image.active_locations) + adding)
+
+
+class DataPathService:
+    """What the data service and the import service are both built from.
+
+    ``images`` is only used to find an image and check the caller's rights; the two
+    services share ``transfers`` and the background ``tasks`` instead of each other.
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, stores: StoreGateway,
+                 images: ImageAccess, transfers: Transfers, tasks: BackgroundTasks) -> None:
+        self.conf = conf
+        self.repo = repo
+        self.stores = stores
+        self.images = images
+        self.transfers = transfers
+        self.tasks = tasks
