@@ -71,7 +71,6 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     return [(None, location_hash_opts)]
 
 
-
 @dataclasses.dataclass
 class Download:
     """What GET /file answers: 204 (no body), 200 or 206."""

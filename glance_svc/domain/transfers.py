@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
+# Every transfer that hashes (upload, import, a location's background hash) and the
+# location editor's check of client-given hashes use this one algorithm.
 transfer_opts = [
     cfg.StrOpt("hashing_algorithm", default="sha512",
                help="hashlib algorithm for os_hash_value (the multihash)."),
@@ -48,6 +50,7 @@ def record_measured(image: Image, result: StreamResult) -> None:
 
 
 def gone_message(image_id: str) -> str:
+    """Glance's 410 text when an image is deleted while its data is being written."""
     return (f"Image {image_id} could not be found after upload. The image may have been "
             "deleted during the upload, cleaning up the chunks uploaded.")
 
