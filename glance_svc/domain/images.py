@@ -2,9 +2,10 @@
 
 Every image-scoped call starts with ``get``, which hides what the caller may not see
 (404, never 403: spec §8.4); the specific rule is checked next with ``enforce`` (403).
-The service knows nothing of HTTP: it takes plain values and raises ``glance_svc.errors``.
-Members live in ``glance_svc.domain.members``, PATCH parsing in ``image_patch``, list
-parsing in ``listing``.
+Both come from ``access``, which the service extends. The service knows nothing of HTTP:
+it takes plain values and raises ``glance_svc.errors``. Members live in
+``glance_svc.domain.members``, location edits in ``image_locations``, PATCH parsing in
+``image_patch``, list parsing in ``listing``.
 """
 
 from __future__ import annotations
