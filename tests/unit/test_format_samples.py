@@ -37,8 +37,9 @@ def qcow2_image(virtual_size: int = GIB, *, backing_file: str | None = None,
 
 
 def vmdk_image(create_type: str = "monolithicSparse", capacity_sectors: int = 2048,
-               length: int = 128 * 1024) -> bytes:
+               length: int = 128 * 1024, extent: str | None = None) -> bytes:
     """A hosted sparse VMDK: KDMV header, then an embedded text descriptor."""
+    extent = extent or f'RW {capacity_sectors} SPARSE "disk.vmdk"'
     descriptor = (
         "# Disk DescriptorFile\n"
         "version=1\n"
@@ -47,7 +48,7 @@ def vmdk_image(create_type: str = "monolithicSparse", capacity_sectors: int = 20
         f'createType="{create_type}"\n'
         "\n"
         "# Extent description\n"
-        f'RW {capacity_sectors} SPARSE "disk.vmdk"\n'
+        f"{extent}\n"
         "\n"
         "# The Disk Data Base\n"
         "#DDB\n"
@@ -57,6 +58,20 @@ def vmdk_image(create_type: str = "monolithicSparse", capacity_sectors: int = 20
                          1, 2, 512, 0, 21)
     body = bytearray(header.ljust(512, b"\0") + descriptor.ljust(1024, b"\0"))
     return bytes(body.ljust(length, b"\0"))
+
+
+def vmdk_descriptor(path: str = "/etc/passwd", create_type: str = "monolithicFlat") -> bytes:
+    """A text VMDK descriptor (no data of its own) whose extent is the file at ``path``."""
+    return (
+        "# Disk DescriptorFile\n"
+        "version=1\n"
+        "CID=fffffffe\n"
+        "parentCID=ffffffff\n"
+        f'createType="{create_type}"\n'
+        "\n"
+        "# Extent description\n"
+        f'RW 2048 FLAT "{path}" 0\n'
+    ).encode()
 
 
 def test_the_qcow2_sample_is_recognised():
