@@ -30,6 +30,7 @@ stream (Glance reads everything first; the answer is the same, minus the wasted 
 from __future__ import annotations
 
 import logging
+import re
 
 from oslo_config import cfg
 from oslo_utils.imageutils import format_inspector as fi
@@ -65,7 +66,7 @@ TAR_CONTAINERS = frozenset({"ova", "docker"})
 OPAQUE_CONTAINERS = frozenset({"compressed"})
 # qemu reads at most this much of a text VMDK descriptor; so does the inspector.
 HEAD_SIZE = fi.VMDKInspector.DESC_MAX_SIZE
-_TEXT = bytes(range(32, 127)) + b"\t\n\v\f\r"
+_NOT_TEXT = re.compile(rb"[^\t\n\v\f\r\x20-\x7e]")
 # Extent types that keep a hosted sparse VMDK's data inside its own file.
 _SELF_CONTAINED_EXTENTS = frozenset({"sparse", "zero"})
 
@@ -101,11 +102,13 @@ class DiskStream:
         """Show the inspectors the next chunk (fi.ImageFormatError on an early mismatch)."""
         self.size += len(chunk)
         if self._head is not None:
-            text = not bytes(chunk[:HEAD_SIZE]).translate(None, _TEXT)
-            self._head += chunk
-            if text and len(self._head) < HEAD_SIZE:
-                return
-            chunk, self._head = bytes(self._head), None
+            text = _NOT_TEXT.search(chunk) is None
+            if text or self._head:
+                self._head += chunk
+                if text and len(self._head) < HEAD_SIZE:
+                    return
+                chunk = bytes(self._head)
+            self._head = None
         self._show(chunk)
 
     def _show(self, chunk: bytes | memoryview) -> None:
