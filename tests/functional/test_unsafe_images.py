@@ -36,25 +36,23 @@ MIB = 1024 * 1024
 REFUSED = "Image failed safety checks"
 
 
-def qemu_img(*args: str) -> None:
-    subprocess.run(["qemu-img", *args], check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="session")
 def disk_images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """The malicious images, and a safe qcow2, as qemu-img writes them."""
     work = tmp_path_factory.mktemp("disk-images")
-    qemu_img("create", "-f", "qcow2", "-b", "/etc/passwd", "-F", "raw",
-             str(work / "backing.qcow2"), "1M")
-    qemu_img("create", "-f", "qcow2", "-o",
-             f"data_file={work / 'data.raw'},data_file_raw=on", str(work / "data.qcow2"), "1M")
-    # A monolithicFlat VMDK is a text descriptor plus a flat file; point it at the host's.
-    qemu_img("create", "-f", "vmdk", "-o", "subformat=monolithicFlat",
-             str(work / "flat.vmdk"), "1M")
+    for args in (
+        ["-f", "qcow2", "-b", "/etc/passwd", "-F", "raw", work / "backing.qcow2"],
+        ["-f", "qcow2", "-o", f"data_file={work / 'data.raw'},data_file_raw=on",
+         work / "data.qcow2"],
+        # A monolithicFlat VMDK is a text descriptor and a flat file: aim it at the host's.
+        ["-f", "vmdk", "-o", "subformat=monolithicFlat", work / "flat.vmdk"],
+        ["-f", "qcow2", work / "safe.qcow2"],
+    ):
+        subprocess.run(["qemu-img", "create", *map(str, args), "1M"], check=True,
+                       capture_output=True, timeout=60)
     descriptor = (work / "flat.vmdk").read_text().replace('"flat-flat.vmdk"',
                                                           '"/etc/passwd"')
     assert '"/etc/passwd"' in descriptor
-    qemu_img("create", "-f", "qcow2", str(work / "safe.qcow2"), "1M")
     return {"qcow2-backing-file": (work / "backing.qcow2").read_bytes(),
             "qcow2-data-file": (work / "data.qcow2").read_bytes(),
             "vmdk-host-extent": descriptor.encode(),
