@@ -61,6 +61,7 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
 
 
 FAILED_SAFETY = "Image failed safety checks"
+INSPECTION_FAILED = "Image format inspection failed"
 TAR_CONTAINERS = frozenset({"ova", "docker"})
 # Containers whose bytes are a compressed disk: they look raw to the inspector.
 OPAQUE_CONTAINERS = frozenset({"compressed"})
@@ -123,7 +124,7 @@ class DiskStream:
         self._wrapper.close()
         if self.size == 0:
             return None
-        for inspector in self._wrapper._inspectors:
+        for inspector in getattr(self._wrapper, "_inspectors", ()):
             if isinstance(inspector, fi.VMDKInspector) and not hasattr(inspector, "vmdktype"):
                 # oslo.utils leaves this unset for a text head that is not ASCII, and its
                 # format_match then raises AttributeError: such data is not a descriptor.
@@ -233,6 +234,9 @@ class _ArchiveInspection:
         except fi.SafetyCheckFailed as exc:
             LOG.warning("Archive member %r refused: %s", self._name, exc)
             raise _refusal(exc) from exc
+        except Exception as exc:  # an inspector bug must not let unknown data through
+            LOG.exception("Unable to inspect archive member %r", self._name)
+            raise errors.UnsupportedMediaType(INSPECTION_FAILED) from exc
 
 
 class FormatInspection:
@@ -304,7 +308,7 @@ class FormatInspection:
             raise
         except Exception as exc:  # an inspector bug must not let unknown data through
             LOG.exception("Unable to determine the stream format")
-            raise errors.UnsupportedMediaType("Image format inspection failed") from exc
+            raise errors.UnsupportedMediaType(INSPECTION_FAILED) from exc
         return virtual_size or None
 
     def _mismatch(self, inspector: fi.FileInspector) -> str | None:

@@ -178,6 +178,15 @@ def test_an_ova_of_a_descriptor_and_a_safe_disk_is_accepted(conf, disk):
                    "vmdk", "ova") is None
 
 
+def test_an_inspector_failure_on_a_member_is_a_refusal(conf, monkeypatch):
+    def broken(inspector, conf):
+        raise RuntimeError("inspector bug")
+
+    monkeypatch.setattr(format_check, "check_safety", broken)
+    with pytest.raises(errors.UnsupportedMediaType, match="Image format inspection failed"):
+        inspect(conf, tar({"vm.ovf": OVF}), "vmdk", "ova")
+
+
 def test_a_member_after_the_end_marker_is_inspected(conf):
     data = tar({"vm.ovf": OVF}) + tar({"late": qcow2_image(backing_file="/etc/passwd")})
     with pytest.raises(errors.UnsupportedMediaType, match="backing_file"):
