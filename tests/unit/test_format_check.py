@@ -13,6 +13,7 @@ from oslo_config import cfg
 from glance_svc import errors
 from glance_svc.store import format_check
 from tests.unit.test_format_samples import GIB, qcow2_image, vmdk_descriptor, vmdk_image
+from tests.unit.test_store_tar_stream import header
 
 
 @pytest.fixture
@@ -191,6 +192,12 @@ def test_a_member_after_the_end_marker_is_inspected(conf):
     data = tar({"vm.ovf": OVF}) + tar({"late": qcow2_image(backing_file="/etc/passwd")})
     with pytest.raises(errors.UnsupportedMediaType, match="backing_file"):
         inspect(conf, data, "vmdk", "ova")
+
+
+def test_a_tar_header_that_is_also_a_qcow2_header_is_refused(conf):
+    polyglot = header(b"0", 0, qcow2_image(backing_file="/etc/passwd")[:100]) + bytes(1024)
+    with pytest.raises(errors.UnsupportedMediaType, match="backing_file"):
+        inspect(conf, polyglot, "raw", "docker")
 
 
 def test_garbage_where_a_tar_header_belongs_is_refused(conf):
