@@ -96,7 +96,8 @@ def _pax_records(data: bytes) -> dict[str, str]:
         except ValueError:
             raise TarFormatError("malformed pax header") from None
         record = data[space + 1:pos + length]
-        if space < 0 or length <= 0 or not record.endswith(b"\n") or b"=" not in record:
+        if (space < 0 or not space < pos + length <= len(data)
+                or not record.endswith(b"\n") or b"=" not in record):
             raise TarFormatError("malformed pax header")
         key, value = record[:-1].split(b"=", 1)
         records[key.decode("utf-8", "replace")] = value.decode("utf-8", "replace")

@@ -100,6 +100,21 @@ def test_the_pax_size_overrides_the_header_size():
     assert sink.members == [("big", b"y" * 700)]
 
 
+def test_a_base_256_size_is_read():
+    block = bytearray(header(b"0", 0, b"big"))
+    block[124:136] = b"\x80" + (700).to_bytes(11, "big")
+    block[148:156] = b" " * 8
+    block[148:156] = f"{sum(block):06o}\0 ".encode()
+    _, sink = follow(bytes(block) + b"y" * 700 + bytes(BLOCK - 700 % BLOCK + 2 * BLOCK))
+    assert sink.members == [("big", b"y" * 700)]
+
+
+def test_a_malformed_pax_header_is_refused():
+    record = b"99 size=1\n"
+    with pytest.raises(TarFormatError, match="malformed pax header"):
+        follow(header(b"x", len(record)) + record.ljust(BLOCK, b"\0") + header(b"0", 0))
+
+
 def test_members_after_the_end_marker_are_followed():
     _, sink = follow(archive({"a": b"1"}) + archive({"b": b"2"}))
     assert sink.members == [("a", b"1"), ("b", b"2")]
