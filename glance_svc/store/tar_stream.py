@@ -16,7 +16,8 @@ understand it cannot inspect, and a reader that understands more would extract i
   GNU tar skips forward to the next valid header, and the bytes in between would
   escape inspection. The first non-zero block decides whether the data is a tar at all;
 - sparse members (GNU ``S``, pax ``GNU.sparse.*``) store their content out of order and
-  links or directories with content are read differently by different tools: refused;
+  links or directories (or files named like one, ``dir/``) with content are read
+  differently by different tools: refused;
 - pax ``size`` (local, then global) overrides the header's size, as readers do.
 """
 
@@ -188,7 +189,9 @@ class TarStream:
             # Regular files, and (as tarfile does) any type it does not know: content.
             size = self._member_size(size)
             name = self._member_name(block)
-            if kind in _NO_CONTENT:
+            # A regular file named "dir/" is a directory to tarfile and GNU tar (old V7
+            # archives): they would read its content as the next headers.
+            if kind in _NO_CONTENT or name.endswith("/") or _header_name(block).endswith("/"):
                 if size:
                     raise TarFormatError("a tar link or directory member has content")
                 self._kind = "skip"

@@ -151,6 +151,11 @@ def test_a_link_with_content_is_refused():
         follow(header(b"2", 10) + b"x".ljust(BLOCK, b"\0"))
 
 
+def test_a_file_named_like_a_directory_with_content_is_refused():
+    with pytest.raises(TarFormatError, match="has content"):
+        follow(header(b"\0", 10, b"dir/") + b"x".ljust(BLOCK, b"\0"))
+
+
 def test_a_truncated_member_is_ended_at_close():
     data = archive({"a": b"z" * 5000})[:BLOCK + 3000]
     _, sink = follow(data)
