@@ -197,9 +197,9 @@ def test_format_match_can_be_turned_off(make_server):
     assert api.get(f"/v2/images/{image['id']}").json()["virtual_size"] is None
 
 
-def test_non_bare_container_is_not_inspected(api):
+def test_non_bare_container_gets_the_format_match_too(api):
     image = raw_image(api, disk_format="qcow2", container_format="ovf")
-    assert api.upload(image["id"], os.urandom(4096)).status_code == 204
+    assert api.upload(image["id"], os.urandom(4096)).status_code == 415
 
 
 # -- refusals before any data --------------------------------------------------------------
