@@ -112,7 +112,7 @@ def _date_filters(key: str, expressions: list[str]) -> list[DateFilter]:
         op, value = split_operator(expression)
         try:
             when = timeutils.normalize_time(timeutils.parse_isotime(value))
-        except ValueError:
+        except (ValueError, OverflowError):  # year 9999 at -23:59 is past datetime.max
             raise errors.BadRequest(f'Bad "{key}" query filter format. '
                                     "Use ISO 8601 DateTime notation.") from None
         if op not in DATE_OPERATORS:

@@ -253,3 +253,12 @@ def test_refused_upload_keeps_the_pipelined_request(server, active):
     path = f"/v2/images/{active['id']}"
     data = with_body("PUT", f"{path}/file", "application/octet-stream") + then_get(path)
     assert pipeline(server.port, data, 2) == [409, 200]
+
+
+# -- times past the calendar -------------------------------------------------------------------
+@pytest.mark.parametrize("value", ["gte:9999-12-31T23:59:59-23:59",
+                                   "lt:0001-01-01T00:00:00%2B23:59"])
+def test_time_filter_beyond_the_calendar_is_400(server, value):
+    expected = error(400, 'Bad "created_at" query filter format. Use ISO 8601 DateTime '
+                          "notation.")
+    assert answer(server, "GET", f"/v2/images?created_at={value}") == (400, expected)
