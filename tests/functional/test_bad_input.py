@@ -262,3 +262,12 @@ def test_time_filter_beyond_the_calendar_is_400(server, value):
     expected = error(400, 'Bad "created_at" query filter format. Use ISO 8601 DateTime '
                           "notation.")
     assert answer(server, "GET", f"/v2/images?created_at={value}") == (400, expected)
+
+
+# -- identity headers from a trusted proxy -----------------------------------------------------
+@pytest.mark.parametrize("catalog", ["00", "[" * 3000], ids=["junk", "deep"])
+def test_unparsable_service_catalog_is_400(trusted_server, catalog):
+    headers = {"X-Identity-Status": "Confirmed", "X-Roles": "member", "X-Project-Id": "p",
+               "X-Service-Catalog": catalog}
+    status = answer(trusted_server, "GET", "/v2/images", headers=headers)
+    assert status == (400, error(400, "Invalid service catalog json."))
