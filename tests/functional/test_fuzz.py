@@ -186,26 +186,28 @@ PATCH_SIZES = st.sampled_from([2, 100_000])
 
 @pytest.fixture(scope="module", params=["no-auth", "trusted-auth"])
 def any_pipeline(request: pytest.FixtureRequest) -> GlanceServer:
-    """Both pipelines: only the trusted-auth one reads X-Openstack-Request-ID."""
+    """Both pipelines: only the trusted-auth one reads the identity headers."""
     return request.getfixturevalue("server" if request.param == "no-auth"
                                    else "trusted_server")
 
 
 @FUZZ
-@given(content_type=HEADER_TEXT, request_id=HEADER_TEXT, size=PATCH_SIZES)
+@given(content_type=HEADER_TEXT, request_id=HEADER_TEXT, catalog=HEADER_TEXT,
+       size=PATCH_SIZES)
 def test_any_content_type_and_request_id_are_answered_below_500(any_pipeline, target,
                                                                 content_type, request_id,
-                                                                size):
+                                                                catalog, size):
     path = f"/v2/images/{target['id']}"
     head = (f"PATCH {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
             "X-Identity-Status: Confirmed\r\nX-Roles: member\r\n"
+            f"X-Service-Catalog: {catalog}\r\n"
             f"X-Openstack-Request-ID: {request_id}\r\nContent-Length: {size}\r\n\r\n")
     body = b"[" + b" " * (size - 2) + b"]"
     then = f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
     statuses = pipeline(any_pipeline.port, head.encode("latin-1") + body + then, 2,
                         timeout=30)
     assert (len(statuses), max(statuses, default=0) < 500) == (2, True), \
-        (content_type, request_id, size, statuses)
+        (content_type, request_id, catalog, size, statuses)
 
 
 ROUTES = st.sampled_from([
