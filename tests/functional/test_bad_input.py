@@ -215,44 +215,44 @@ def test_content_range_without_a_span_is_416(server, active):
 BIG = 1_000_000
 
 
-def then_get(path: str) -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
-
-
-def with_body(method: str, path: str, content_type: str, size: int = BIG) -> bytes:
-    return (f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {size}\r\n\r\n").encode() + b" " * size
+def answers_with_a_get_behind(server: GlanceServer, method: str, path: str,
+                              content_type: str, image_id: str) -> list[int]:
+    """Statuses of ``method path`` with a 1 MB body and a GET of the image pipelined."""
+    data = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {BIG}\r\n\r\n").encode() + b" " * BIG
+    data += f"GET /v2/images/{image_id} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    return pipeline(server.port, data, 2)
 
 
 def test_patch_415_with_a_large_body_is_answered_and_keeps_the_connection(server, image):
-    path = f"/v2/images/{image['id']}"
-    data = with_body("PATCH", path, "application/json") + then_get(path)
-    assert pipeline(server.port, data, 2) == [415, 200]
+    statuses = answers_with_a_get_behind(server, "PATCH", f"/v2/images/{image['id']}",
+                                         "application/json", image["id"])
+    assert statuses == [415, 200]
 
 
 def test_upload_to_a_non_uuid_id_is_answered_and_keeps_the_connection(server, image):
-    data = (with_body("PUT", "/v2/images/not-an-id/file", "application/octet-stream")
-            + then_get(f"/v2/images/{image['id']}"))
-    assert pipeline(server.port, data, 2) == [404, 200]
+    statuses = answers_with_a_get_behind(server, "PUT", "/v2/images/not-an-id/file",
+                                         "application/octet-stream", image["id"])
+    assert statuses == [404, 200]
 
 
 def test_body_on_a_bodiless_route_is_answered_and_keeps_the_connection(server, image):
-    path = f"/v2/images/{image['id']}"
-    data = (with_body("POST", f"{path}/actions/deactivate", "application/json")
-            + then_get(path))
-    assert pipeline(server.port, data, 2) == [400, 200]
+    path = f"/v2/images/{image['id']}/actions/deactivate"
+    statuses = answers_with_a_get_behind(server, "POST", path, "application/json",
+                                         image["id"])
+    assert statuses == [400, 200]
 
 
 def test_body_to_an_unknown_version_is_answered_and_keeps_the_connection(server, image):
-    data = (with_body("POST", "/v1/images", "application/json")
-            + then_get(f"/v2/images/{image['id']}"))
-    assert pipeline(server.port, data, 2) == [300, 200]
+    statuses = answers_with_a_get_behind(server, "POST", "/v1/images", "application/json",
+                                         image["id"])
+    assert statuses == [300, 200]
 
 
 def test_refused_upload_keeps_the_pipelined_request(server, active):
-    path = f"/v2/images/{active['id']}"
-    data = with_body("PUT", f"{path}/file", "application/octet-stream") + then_get(path)
-    assert pipeline(server.port, data, 2) == [409, 200]
+    statuses = answers_with_a_get_behind(server, "PUT", f"/v2/images/{active['id']}/file",
+                                         "application/octet-stream", active["id"])
+    assert statuses == [409, 200]
 
 
 # -- times past the calendar -------------------------------------------------------------------
