@@ -128,9 +128,11 @@ def _bool_filter(key: str, value: str) -> bool:
     return value == "true"
 
 
-def _out_of_bounds(key: str, value: str) -> errors.BadRequest:
-    return errors.BadRequest(f"Invalid value '{value}' for filter {key}: it must be "
-                             f"between {BIGINT_MIN} and {BIGINT_MAX}.")
+def _within_bigint(key: str, value: str, number: int) -> int:
+    if not BIGINT_MIN <= number <= BIGINT_MAX:
+        raise errors.BadRequest(f"Invalid value '{value}' for filter {key}: it must be "
+                                f"between {BIGINT_MIN} and {BIGINT_MAX}.")
+    return number
 
 
 def _range(key: str, value: str | None) -> int | None:
@@ -141,9 +143,7 @@ def _range(key: str, value: str | None) -> int | None:
     except ValueError:
         raise errors.BadRequest(
             "Unable to filter on a range with a non-numeric value.") from None
-    if not BIGINT_MIN <= number <= BIGINT_MAX:
-        raise _out_of_bounds(key, value)
-    return number
+    return _within_bigint(key, value, number)
 
 
 def _integer_column(key: str, value: str) -> str:
@@ -155,8 +155,7 @@ def _integer_column(key: str, value: str) -> str:
         number = int(value)
     except ValueError:
         return value
-    if not BIGINT_MIN <= number <= BIGINT_MAX:
-        raise _out_of_bounds(key, value)
+    _within_bigint(key, value, number)
     return value
 
 

@@ -9,9 +9,9 @@ honoured the same way for old clients.
 Glance answers 500 where WebOb's parser trips on a value (``bytes=--1``, ``bytes=-``:
 no digits after the dash) or accepts a span with no bytes (``Content-Range: bytes
 */1000``). Those are as unparsable as any other bad range, so they get the same 416 as
-the rest. RFC 9110 would let a server ignore a bad ``Range`` and send the whole image;
-a client resuming a download would then append the whole image to what it has, so the
-refusal is the safer answer, and it is Glance's for every other bad range.
+the rest. RFC 9110 would also allow ignoring an invalid ``Range`` (a 200 with the whole
+image), but Glance refuses every other range it cannot parse, and one rule for all of
+them is what clients resuming downloads can rely on.
 """
 
 from __future__ import annotations
