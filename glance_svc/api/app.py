@@ -14,6 +14,8 @@ from typing import Any
 from oslo_config import cfg
 from paste import deploy
 
+from glance_svc.api.request_guard import RequestGuard
+
 paste_deploy_opts = [
     cfg.StrOpt("flavor",
                help="Pipeline to use from the paste file: unset for no authentication, "
@@ -68,11 +70,15 @@ def load_paste_app(conf: cfg.ConfigOpts, base: str, path: str) -> Any:
     A paste file with a composite ``[composite:api]`` keyed by flavor only defines
     ``glance-api`` and ``glance-api-keystone``; if ``base-<flavor>`` is missing we fall
     back to ``base``, whose pipeline factory then picks the flavor.
+
+    Whatever the paste file says, the app comes wrapped in ``RequestGuard``: an
+    operator's own pipeline must not bring back 500s for undecodable URLs or resets
+    after refused bodies.
     """
     name = app_name(base, conf)
     try:
-        return deploy.loadapp(f"config:{path}", name=name)
+        return RequestGuard(deploy.loadapp(f"config:{path}", name=name))
     except LookupError:
         if name == base:
             raise
-        return deploy.loadapp(f"config:{path}", name=base)
+        return RequestGuard(deploy.loadapp(f"config:{path}", name=base))

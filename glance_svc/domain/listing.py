@@ -29,6 +29,10 @@ OPERATOR_COLUMNS = ("name", "id", "status", "container_format", "disk_format")
 # Image columns that a plain ``key=value`` compares directly (the rest are properties).
 EQUALITY_COLUMNS = ("checksum", "os_hash_value", "os_hash_algo", "min_ram", "min_disk",
                     "size", "virtual_size")
+# The integer columns among them; a value the database cannot bind (SQLite takes at most
+# 64 bits, and Glance answers 500 past that) is refused here, the same on every database.
+INTEGER_COLUMNS = ("min_ram", "min_disk", "size", "virtual_size")
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 # Keys a client may not filter on: the repository's own bookkeeping (Glance overrides them).
 IGNORED_KEYS = frozenset({"deleted", "deleted_at"})
 # Keys with their own meaning, never custom-property filters.
@@ -108,7 +112,7 @@ def _date_filters(key: str, expressions: list[str]) -> list[DateFilter]:
         op, value = split_operator(expression)
         try:
             when = timeutils.normalize_time(timeutils.parse_isotime(value))
-        except ValueError:
+        except (ValueError, OverflowError):  # year 9999 at -23:59 is past datetime.max
             raise errors.BadRequest(f'Bad "{key}" query filter format. '
                                     "Use ISO 8601 DateTime notation.") from None
         if op not in DATE_OPERATORS:
@@ -124,14 +128,35 @@ def _bool_filter(key: str, value: str) -> bool:
     return value == "true"
 
 
-def _range(value: str | None) -> int | None:
+def _within_bigint(key: str, value: str, number: int) -> int:
+    if not BIGINT_MIN <= number <= BIGINT_MAX:
+        raise errors.BadRequest(f"Invalid value '{value}' for filter {key}: it must be "
+                                f"between {BIGINT_MIN} and {BIGINT_MAX}.")
+    return number
+
+
+def _range(key: str, value: str | None) -> int | None:
     if value is None:
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise errors.BadRequest(
             "Unable to filter on a range with a non-numeric value.") from None
+    return _within_bigint(key, value, number)
+
+
+def _integer_column(key: str, value: str) -> str:
+    """The value unchanged; 400 if it is an integer no column can hold.
+
+    Anything else that is not an integer is the repository's to refuse, with its message.
+    """
+    try:
+        number = int(value)
+    except ValueError:
+        return value
+    _within_bigint(key, value, number)
+    return value
 
 
 # -- limit and sorting -------------------------------------------------------------------
@@ -207,8 +232,8 @@ def parse_image_query(params: Params, *, project_id: str | None, is_admin: bool,
     query.sort_keys, query.sort_dirs = parse_sorting(params)
     query.tags = [t.strip() for t in _all(params, "tag")]
     query.owner = _last(params, "owner")
-    query.size_min = _range(_last(params, "size_min"))
-    query.size_max = _range(_last(params, "size_max"))
+    query.size_min = _range("size_min", _last(params, "size_min"))
+    query.size_max = _range("size_max", _last(params, "size_max"))
     query.created_at = _date_filters("created_at", _all(params, "created_at"))
     query.updated_at = _date_filters("updated_at", _all(params, "updated_at"))
     query.os_hidden = _bool_filter("os_hidden", (_last(params, "os_hidden") or "false").lower())
@@ -223,6 +248,8 @@ def parse_image_query(params: Params, *, project_id: str | None, is_admin: bool,
         value = _last(params, key) or ""
         if key in OPERATOR_COLUMNS:
             query.columns[key] = _column_values(key, value)
+        elif key in INTEGER_COLUMNS:
+            query.columns[key] = [_integer_column(key, value)]
         elif key in EQUALITY_COLUMNS:
             query.columns[key] = [value]
         else:

@@ -37,6 +37,10 @@ _DEFAULT_DISK_FORMATS = ["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qco
                          "iso", "ploop"]
 _DEFAULT_CONTAINER_FORMATS = ["ami", "ari", "aki", "bare", "ovf", "ova", "docker",
                               "compressed"]
+# min_ram and min_disk are INT columns: 32 bits on MySQL/MariaDB, 64 on SQLite. One bound
+# for every database, so an image valid on one is valid on all and none answers 500.
+INT_COLUMN_MAX = 2**31 - 1
+_INT_COLUMNS = ("min_ram", "min_disk")
 
 
 def _ro(schema: dict[str, Any]) -> dict[str, Any]:
@@ -479,6 +483,20 @@ def metadef_schemas() -> dict[str, dict[str, Any]]:
 
 
 # -- the set one service uses -----------------------------------------------------------
+def _with_column_bounds(image: dict[str, Any]) -> dict[str, Any]:
+    """The image schema plus the bounds of the integer columns, for validation only.
+
+    The published document stays Glance's (clients compare it); the bound still
+    answers 400 on create and PATCH alike, before the database sees the value.
+    """
+    bounded = copy.deepcopy(image)
+    for key in _INT_COLUMNS:
+        prop = bounded["properties"].get(key)
+        if prop is not None and "integer" in prop.get("type", ()):
+            prop["maximum"] = INT_COLUMN_MAX
+    return bounded
+
+
 class Schemas:
     """Every schema document of one deployment, built once from its config."""
 
@@ -491,7 +509,7 @@ class Schemas:
         self.tasks = tasks_schema()
         self.metadefs = metadef_schemas()
         cls = jsonschema.validators.validator_for(self.image)
-        self._image_validator = cls(self.image)
+        self._image_validator = cls(_with_column_bounds(self.image))
 
     @property
     def image_properties(self) -> dict[str, Any]:

@@ -5,6 +5,13 @@ Glance semantics (spec §3.6), kept exactly because clients resume downloads wit
 unparsable range or a start at or past the end is 416; a suffix longer than the image
 gives the whole image (still 206). A request ``Content-Range: bytes a-b/total`` is
 honoured the same way for old clients.
+
+Glance answers 500 where WebOb's parser trips on a value (``bytes=--1``, ``bytes=-``:
+no digits after the dash) or accepts a span with no bytes (``Content-Range: bytes
+*/1000``). Those are as unparsable as any other bad range, so they get the same 416 as
+the rest. RFC 9110 would also allow ignoring an invalid ``Range`` (a 200 with the whole
+image), but Glance refuses every other range it cannot parse, and one rule for all of
+them is what clients resuming downloads can rely on.
 """
 
 from __future__ import annotations
@@ -44,7 +51,10 @@ def _from_range(value: str, size: int) -> ByteSpan:
         raise errors.BadRequest(
             "Requests with multiple ranges are not supported in Glance. You may make "
             "multiple single-range requests instead.")
-    parsed = webob.byterange.Range.parse(value)
+    try:
+        parsed = webob.byterange.Range.parse(value)
+    except ValueError:  # "bytes=--1": WebOb calls int("")
+        parsed = None
     if parsed is None:
         raise errors.RangeNotSatisfiable("Invalid Range header.")
     start, end = parsed.start, parsed.end  # end is exclusive, None for "to the end"
@@ -60,7 +70,7 @@ def _from_range(value: str, size: int) -> ByteSpan:
 
 def _from_content_range(value: str, size: int) -> ByteSpan:
     parsed = webob.byterange.ContentRange.parse(value)
-    if parsed is None:
+    if parsed is None or parsed.start is None:  # "bytes */1000" names no bytes
         raise errors.RangeNotSatisfiable("Invalid Content-Range header.")
     if parsed.length is None and parsed.stop > size:
         raise errors.RangeNotSatisfiable(

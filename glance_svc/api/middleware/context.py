@@ -91,8 +91,8 @@ class ContextMiddleware(_ContextBase):
         if raw_catalog:
             try:
                 catalog = json.loads(raw_catalog)
-            except ValueError:
-                return faults.http_error(500, "Invalid service catalog json.")
+            except (ValueError, RecursionError):  # Glance answers 500: the sender erred
+                return faults.http_error(400, "Invalid service catalog json.")
 
         roles = _split(headers.get("X-Roles") or headers.get("X-Role"))
         ctx = RequestContext(

@@ -8,11 +8,9 @@ image is handed to ``wsgi.file_wrapper`` so gunicorn sends it with ``sendfile``.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import webob
@@ -20,15 +18,11 @@ import webob
 from glance_svc import errors
 from glance_svc.api.wsgi import ApiRequest, no_content
 from glance_svc.store.bodies import FileBody
-from glance_svc.store.upload import UploadInterrupted
 
 LOG = logging.getLogger(__name__)
 
 OCTET_STREAM = "application/octet-stream"
 SENDFILE_BLOCK = 1024 * 1024
-DISCARD_LIMIT = 16 * 1024 * 1024
-DISCARD_CHUNK = 64 * 1024
-DISCARD_SECONDS = 5.0
 
 
 class _DirectBody:
@@ -83,55 +77,6 @@ def _request_body(req: ApiRequest) -> Any:
     return body
 
 
-def _body_socket(body: Any) -> socket.socket | None:
-    if isinstance(body, _DirectBody):
-        return body._sock
-    sock = getattr(getattr(getattr(body, "reader", None), "unreader", None), "sock", None)
-    return sock if isinstance(sock, socket.socket) else None
-
-
-@contextlib.contextmanager
-def _refused_body_discarded(body: Any) -> Iterator[None]:
-    """On a refusal, read what is left of the body before the error goes out.
-
-    gunicorn discards at most 64 KiB of a body the application left unread and then
-    closes the connection without saying so in the response. A client that sent a
-    modest upload, got a 409 or a 415, and reuses its keep-alive connection for the
-    next request would then find it reset. Up to ``DISCARD_LIMIT`` bytes (at most
-    ``DISCARD_SECONDS`` between reads) are therefore read and dropped here. A body
-    that stopped arriving is not waited for, and a larger one is still cut off.
-    """
-    try:
-        yield
-    except UploadInterrupted:
-        raise
-    except Exception:
-        _discard(body)
-        raise
-
-
-def _discard(body: Any) -> None:
-    sock = _body_socket(body)
-    previous = sock.gettimeout() if sock is not None else None
-    if sock is not None:
-        sock.settimeout(DISCARD_SECONDS)
-    discarded = 0
-    try:
-        while discarded <= DISCARD_LIMIT:
-            chunk = body.read(DISCARD_CHUNK)
-            if not chunk:
-                return
-            discarded += len(chunk)
-        LOG.info("Refused upload: stopped discarding its body after %d bytes; "
-                 "the connection will close", discarded)
-    except Exception as exc:  # noqa: BLE001 - the refusal itself is what gets reported
-        LOG.info("Refused upload: its body could not be discarded: %s", exc)
-    finally:
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.settimeout(previous)
-
-
 def _require_octet_stream(req: ApiRequest) -> None:
     """415 unless the body is declared ``application/octet-stream`` (Glance's check)."""
     if "Content-Type" not in req.headers:
@@ -167,24 +112,22 @@ def _body_length(req: ApiRequest) -> int | None:
 
 def upload(req: ApiRequest) -> webob.Response:
     body = _request_body(req)
-    with _refused_body_discarded(body):
-        _require_octet_stream(req)
-        req.deps.data.upload(
-            req.context, req.urlvars["image_id"], body,
-            declared_size=_declared_size(req), body_length=_body_length(req),
-            store_id=req.headers.get("X-Image-Meta-Store"))
+    _require_octet_stream(req)
+    req.deps.data.upload(
+        req.context, req.urlvars["image_id"], body,
+        declared_size=_declared_size(req), body_length=_body_length(req),
+        store_id=req.headers.get("X-Image-Meta-Store"))
     return no_content()
 
 
 def stage(req: ApiRequest) -> webob.Response:
     body = _request_body(req)
-    with _refused_body_discarded(body):
-        if "glance-direct" not in req.deps.conf.enabled_import_methods:
-            raise errors.NotFound("'glance-direct' method is not available at this site.")
-        _require_octet_stream(req)
-        req.deps.data.stage(
-            req.context, req.urlvars["image_id"], body,
-            declared_size=_declared_size(req), body_length=_body_length(req))
+    if "glance-direct" not in req.deps.conf.enabled_import_methods:
+        raise errors.NotFound("'glance-direct' method is not available at this site.")
+    _require_octet_stream(req)
+    req.deps.data.stage(
+        req.context, req.urlvars["image_id"], body,
+        declared_size=_declared_size(req), body_length=_body_length(req))
     return no_content()
 
 
