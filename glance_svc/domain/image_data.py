@@ -193,7 +193,10 @@ class ImageDataService:
                 update(image)
             if set_active and image.status != ACTIVE:
                 image.transition(ACTIVE)
-            return self.repo.save(image, from_status=from_status)
+            # The storage quota is checked again as the data is recorded, under a lock
+            # on the owner's images: parallel uploads cannot together overshoot it.
+            return self.repo.save(image, from_status=from_status,
+                                  limits=quotas.Limits.from_conf(self.conf))
         except (errors.NotFound, errors.StaleStatus) as exc:
             raise errors.Gone(gone_message(image_id)) from exc
 
@@ -266,7 +269,8 @@ class ImageDataService:
             host = self.conf.worker_self_reference_url or self.conf.public_endpoint
             if host:
                 image.properties["os_glance_stage_host"] = host
-            self.repo.save(image, from_status=UPLOADING)
+            self.repo.save(image, from_status=UPLOADING,
+                           limits=quotas.Limits.from_conf(self.conf))
         except (errors.NotFound, errors.StaleStatus) as exc:
             raise errors.Gone(gone_message(image_id)) from exc
 
