@@ -429,10 +429,8 @@ class ImageDataService:
     def check_location_quota(self, image: Image, adding: int) -> None:
         maximum = self.conf.image_location_quota
         attempted = len(image.active_locations) + adding
-        if maximum >= 0 and attempted > maximum:
-            raise errors.LimitExceeded(
-                "The limit has been exceeded on the number of allowed image locations. "
-                f"Attempted: {attempted}, Maximum: {maximum}")
+        if quotas.over_quota(attempted, maximum):
+            raise quotas.quota_exceeded("locations", attempted, maximum)
 
     def _http_store_location(self, url: str) -> bool:
         if not url.lower().startswith(("http://", "https://")):
