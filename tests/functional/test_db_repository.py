@@ -307,6 +307,34 @@ def test_a_save_over_the_tag_limit_is_refused(repo: SqlImageRepository) -> None:
     assert repo.get(image.id).tags == {"a", "b"}
 
 
+def test_a_save_over_the_location_limit_is_refused(repo: SqlImageRepository) -> None:
+    image = repo.create(_image(locations=[Location("file:///1")]))
+    first, second = repo.get(image.id), repo.get(image.id)
+    first.locations.append(Location("file:///2"))
+    repo.save(first, limits=Limits(locations=2))
+    second.locations.append(Location("file:///3"))
+
+    with pytest.raises(errors.LimitExceeded):
+        repo.save(second, limits=Limits(locations=2))
+    assert [loc.url for loc in repo.get(image.id).locations] == ["file:///1", "file:///2"]
+
+
+def test_staged_data_over_the_storage_limit_is_refused(repo: SqlImageRepository) -> None:
+    repo.create(_image(status="importing", size=900))
+    image = repo.create(_image(status="uploading"))
+    image.size = 200
+
+    with pytest.raises(errors.LimitExceeded):
+        repo.save(image, from_status="uploading", limits=Limits(storage=1000))
+
+
+def test_saves_that_add_no_data_ignore_the_storage_limit(repo: SqlImageRepository) -> None:
+    image = repo.create(_image(status="active", size=5000))
+    image.name = "renamed"
+
+    assert repo.save(image, limits=Limits(storage=1000)).name == "renamed"
+
+
 def test_recording_data_over_the_storage_limit_is_refused_and_writes_nothing(
         repo: SqlImageRepository) -> None:
     repo.create(_image(status="active", size=600))
