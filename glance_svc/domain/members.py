@@ -16,7 +16,6 @@ from glance_svc import errors
 from glance_svc.domain import quotas
 from glance_svc.domain.image import MEMBER_STATUSES, Image, Member
 from glance_svc.domain.policy import forbidden_message
-from glance_svc.domain.quotas import Limits
 
 if TYPE_CHECKING:
     from oslo_context.context import RequestContext
@@ -101,7 +100,7 @@ class MemberService:
             raise errors.Forbidden(f"{failure} {SHARED_ONLY}")
         self._legacy_owner_rules(ctx, image, "create")
         self._enforce(ctx, "add_member", image, failure)
-        limits = Limits.from_conf(self.conf)
+        limits = quotas.Limits.from_conf(self.conf)
         attempted = self.repo.count_members(image.id) + 1
         if quotas.over_quota(attempted, limits.members):  # early; add_member re-checks
             raise quotas.members_exceeded(image_id, attempted, limits.members)
