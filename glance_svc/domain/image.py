@@ -5,6 +5,11 @@ status change goes through ``Image.transition`` so that no code path can take a 
 state table below does not allow, and every save of a changed status passes the previous
 status to the repository as ``from_status`` (compare-and-set), so two racing requests
 cannot both win.
+
+An image read from the repository remembers what it was read as (``loaded``). A save
+writes only the difference, one row-level statement per changed property, tag or
+column, so two requests that each change something else of one image both keep their
+change (no read-modify-write of the whole record).
 """
 
 from __future__ import annotations
@@ -130,6 +135,17 @@ class Image:
     properties: dict[str, str] = dataclasses.field(default_factory=dict)
     tags: set[str] = dataclasses.field(default_factory=set)
     locations: list[Location] = dataclasses.field(default_factory=list)
+    # What the repository stored when this image was read; None for a new image, whose
+    # save then stores every field. Never compared: it is bookkeeping, not data.
+    loaded: Image | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def remember(self) -> Image:
+        """Record the current state as the stored one (the repository calls this on
+        every image it reads); returns the image itself."""
+        snapshot = self.copy()
+        snapshot.loaded = None
+        self.loaded = snapshot
+        return self
 
     def transition(self, to_status: str) -> str:
         """Move to ``to_status`` if the state table allows it; return the previous status.

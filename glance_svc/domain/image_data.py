@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from oslo_config import cfg
 
 from glance_svc import errors
+from glance_svc.domain import quotas
 from glance_svc.domain.background import BackgroundTasks
 from glance_svc.domain.image import (
     ACTIVE,
@@ -152,7 +153,10 @@ class ImageDataService(DataPathService):
                 update(image)
             if set_active and image.status != ACTIVE:
                 image.transition(ACTIVE)
-            return self.repo.save(image, from_status=from_status)
+            # The storage quota is checked again as the data is recorded, under a lock
+            # on the owner's images: parallel uploads cannot together overshoot it.
+            return self.repo.save(image, from_status=from_status,
+                                  limits=quotas.Limits.from_conf(self.conf))
         except (errors.NotFound, errors.StaleStatus) as exc:
             raise errors.Gone(gone_message(image_id)) from exc
 
@@ -216,7 +220,8 @@ class ImageDataService(DataPathService):
             image.size = size
             if self.stage_host:
                 image.properties[STAGE_HOST] = self.stage_host
-            self.repo.save(image, from_status=UPLOADING)
+            self.repo.save(image, from_status=UPLOADING,
+                           limits=quotas.Limits.from_conf(self.conf))
         except (errors.NotFound, errors.StaleStatus) as exc:
             raise errors.Gone(gone_message(image_id)) from exc
 

@@ -36,7 +36,7 @@ from glance_svc.domain.image_locations import LocationEditor
 from glance_svc.domain.image_patch import Change
 from glance_svc.domain.policy import forbidden_message
 from glance_svc.domain.property_protections import PropertyProtections
-from glance_svc.domain.quotas import over_quota, quota_exceeded
+from glance_svc.domain.quotas import Limits
 from glance_svc.domain.schemas import Schemas
 
 if TYPE_CHECKING:
@@ -76,11 +76,6 @@ WRITABLE = ("name", "visibility", "protected", "os_hidden", "min_ram", "min_disk
 CREATE_RESERVED = (*RESERVED, "locations")
 FORMAT_MUTABLE_STATUSES = (QUEUED, "importing")
 SAVE_ATTEMPTS = 3
-
-
-def counted_properties(properties: dict[str, str]) -> int:
-    """Custom properties that count against image_property_quota (not os_glance_*)."""
-    return sum(1 for key in properties if not key.startswith(RESERVED_PREFIX))
 
 
 def _retry_on_stale(func: Callable[..., T]) -> Callable[..., T]:
@@ -183,21 +178,11 @@ class ImageService(ImageAccess):
         )
         if image_id is not None:
             image.id = image_id
-        self._check_tag_quota(image.tags)
-        self._check_property_quota(image.properties)
+        Limits.from_conf(self.conf).check_image(image, properties=True, tags=True)
         try:
             return self.repo.create(image)
         except errors.Duplicate:
             raise errors.Duplicate(f"Image ID {image.id} already exists!") from None
-
-    def _check_tag_quota(self, tags: set[str]) -> None:
-        if over_quota(len(tags), self.conf.image_tag_quota):
-            raise quota_exceeded("tags", len(tags), self.conf.image_tag_quota)
-
-    def _check_property_quota(self, properties: dict[str, str]) -> None:
-        count = counted_properties(properties)
-        if over_quota(count, self.conf.image_property_quota):
-            raise quota_exceeded("properties", count, self.conf.image_property_quota)
 
     # -- list ------------------------------------------------------------------------------
     def list(self, ctx: RequestContext, params: Sequence[tuple[str, str]]
@@ -242,11 +227,12 @@ class ImageService(ImageAccess):
                 self._add(ctx, image, change)
             else:
                 self._remove(ctx, image, change)
-        if set(image.properties) - had_properties:
-            self._check_property_quota(image.properties)
-        if image.tags != had_tags:
-            self._check_tag_quota(image.tags)
-        saved = self.repo.save(image, from_status=previous)
+        # Refused early here; the repository checks again after its write, which is
+        # what holds when parallel requests add at the same time.
+        limits = Limits.from_conf(self.conf)
+        limits.check_image(image, properties=bool(set(image.properties) - had_properties),
+                           tags=image.tags != had_tags)
+        saved = self.repo.save(image, from_status=previous, limits=limits)
         locations.after_save()
         return saved
 
@@ -371,8 +357,9 @@ class ImageService(ImageAccess):
         if tag in image.tags:
             return
         image.tags.add(tag)
-        self._check_tag_quota(image.tags)
-        self.repo.save(image, from_status=image.status)
+        limits = Limits.from_conf(self.conf)
+        limits.check_image(image, tags=True)
+        self.repo.save(image, from_status=image.status, limits=limits)
 
     @_retry_on_stale
     def delete_tag(self, ctx: RequestContext, image_id: str, tag: str) -> None:

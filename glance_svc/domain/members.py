@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from oslo_config import cfg
 
 from glance_svc import errors
+from glance_svc.domain import quotas
 from glance_svc.domain.image import MEMBER_STATUSES, Image, Member
 from glance_svc.domain.policy import forbidden_message
-from glance_svc.domain.quotas import over_quota
 
 if TYPE_CHECKING:
     from oslo_context.context import RequestContext
@@ -110,15 +110,13 @@ class MemberService:
     def create(self, ctx: RequestContext, image_id: str, member_id: str) -> Member:
         image, failure = self._shared_image(ctx, image_id, "create")
         self._enforce(ctx, "add_member", image, failure)
-        quota = self.conf.image_member_quota
+        limits = quotas.Limits.from_conf(self.conf)
         attempted = self.repo.count_members(image.id) + 1
-        if over_quota(attempted, quota):
-            raise errors.LimitExceeded(
-                f"Image member limit exceeded for image {image_id}: The limit has been "
-                "exceeded on the number of allowed image members for this image. "
-                f"Attempted: {attempted}, Maximum: {quota}")
+        if quotas.over_quota(attempted, limits.members):  # early; add_member re-checks
+            raise quotas.members_exceeded(image_id, attempted, limits.members)
         try:
-            return self.repo.add_member(Member(image_id=image.id, member_id=member_id))
+            return self.repo.add_member(Member(image_id=image.id, member_id=member_id),
+                                        limits=limits)
         except errors.Duplicate:
             raise errors.Duplicate(
                 f"Member {member_id} is duplicated for image {image_id}") from None

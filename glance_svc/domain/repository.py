@@ -16,6 +16,7 @@ from typing import Protocol
 
 from glance_svc.domain.image import Image, Member
 from glance_svc.domain.query import ImageQuery
+from glance_svc.domain.quotas import Limits
 
 
 class ImageRepository(Protocol):
@@ -39,12 +40,20 @@ class ImageRepository(Protocol):
         ``marker`` raises ``errors.BadRequest``.
         """
 
-    def save(self, image: Image, *, from_status: str | None = None) -> Image:
-        """Store every field, property, tag and location of ``image``; return it as stored.
+    def save(self, image: Image, *, from_status: str | None = None,
+             limits: Limits | None = None) -> Image:
+        """Store what changed in ``image`` since it was read (``image.loaded``): changed
+        columns, properties set or removed, tags added or removed, locations; return the
+        image as stored. An image never read (``loaded`` None) is stored whole.
 
+        Writing only the changes, each as its own row-level statement in one transaction,
+        lets parallel writers of different properties or tags all keep their change.
         With ``from_status``, the update only happens if the stored status still equals it;
         otherwise ``errors.StaleStatus``. That compare-and-set stops two uploads, or an
         upload and a delete, from both winning. ``updated_at`` is set by the repository.
+        With ``limits``, the property, tag and location counts after the write, and the
+        owner's stored bytes when the image gains data, are checked in the same
+        transaction: over a limit, nothing is written and ``errors.LimitExceeded`` raised.
         Raises ``errors.NotFound`` if the image is gone (deleted meanwhile).
         """
 
@@ -69,8 +78,10 @@ class ImageRepository(Protocol):
         """Bring a ``pending_delete`` image back to ``active`` (the scrubber's --restore)."""
 
     # --- members ----------------------------------------------------------------------
-    def add_member(self, member: Member) -> Member:
-        """Raises ``errors.Duplicate`` if the project is already a (non-deleted) member."""
+    def add_member(self, member: Member, *, limits: Limits | None = None) -> Member:
+        """Raises ``errors.Duplicate`` if the project is already a (non-deleted) member,
+        ``errors.LimitExceeded`` (nothing added) if the image would then have more than
+        ``limits.members`` members."""
 
     def get_member(self, image_id: str, member_id: str) -> Member:
         """The member or ``errors.NotFound``."""

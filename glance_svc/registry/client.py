@@ -31,6 +31,7 @@ from oslo_config import cfg
 from glance_svc import errors
 from glance_svc.domain.image import Image, Member
 from glance_svc.domain.query import ImageQuery
+from glance_svc.domain.quotas import Limits
 from glance_svc.registry import wire
 
 LOG = logging.getLogger(__name__)
@@ -216,9 +217,10 @@ class RegistryRepository:
     def list(self, query: ImageQuery) -> list[Image]:
         return self._call("list", query=query)  # type: ignore[no-any-return]
 
-    def save(self, image: Image, *, from_status: str | None = None) -> Image:
+    def save(self, image: Image, *, from_status: str | None = None,
+             limits: Limits | None = None) -> Image:
         return self._call(  # type: ignore[no-any-return]
-            "save", image=image, from_status=from_status)
+            "save", image=image, from_status=from_status, limits=limits)
 
     def mark_deleted(self, image: Image, *, status: str, from_status: str | None = None
                      ) -> Image:
@@ -234,8 +236,9 @@ class RegistryRepository:
         return self._call("restore", image_id=image_id)  # type: ignore[no-any-return]
 
     # --- members ------------------------------------------------------------------------
-    def add_member(self, member: Member) -> Member:
-        return self._call("add_member", member=member)  # type: ignore[no-any-return]
+    def add_member(self, member: Member, *, limits: Limits | None = None) -> Member:
+        return self._call(  # type: ignore[no-any-return]
+            "add_member", member=member, limits=limits)
 
     def get_member(self, image_id: str, member_id: str) -> Member:
         return self._call(  # type: ignore[no-any-return]

@@ -8,6 +8,10 @@ A plain dict that happens to carry a ``_type`` or ``_error`` key (an image prope
 named ``_type``, say) is wrapped as ``{"_type": "dict", "_value": {...}}``, so user data
 can never be mistaken for a tag.
 
+An image carries what it was read as (``Image.loaded``), which tells the registry's
+``save`` what changed. An image equal to that travels without it (every answer, most
+listings: half the bytes), and the receiver takes it as read as it is.
+
 Errors travel as ``{"_error": {"cls": "glance_svc.errors.NotFound", "val": "<message>"}}``.
 Only the classes of ``glance_svc.errors`` cross the wire; the client looks the name up in
 that fixed table (never an import of what the server names), so a registry cannot make
@@ -26,6 +30,7 @@ from typing import Any
 from glance_svc import errors
 from glance_svc.domain.image import Image, Location, Member
 from glance_svc.domain.query import DateFilter, ImageQuery
+from glance_svc.domain.quotas import Limits
 from glance_svc.domain.repository import ImageRepository
 
 # The commands are exactly the public methods of the repository interface: the registry
@@ -42,6 +47,7 @@ _RECORDS: dict[str, type[Any]] = {
     "member": Member,
     "image_query": ImageQuery,
     "date_filter": DateFilter,
+    "limits": Limits,
 }
 _RECORD_TAGS = {cls: tag for tag, cls in _RECORDS.items()}
 _RESERVED_KEYS = frozenset({"_type", "_error"})
@@ -68,7 +74,9 @@ def encode(value: Any) -> Any:
         return {"_type": "datetime", "_value": value.isoformat()}
     tag = _RECORD_TAGS.get(type(value))
     if tag is not None:
-        fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        unchanged = isinstance(value, Image) and value.loaded == value
+        fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)
+                  if not (unchanged and f.name == "loaded")}
         return {"_type": tag, "_value": fields}
     if isinstance(value, set | frozenset):
         return {"_type": "set", "_value": sorted(encode(v) for v in value)}
@@ -121,7 +129,10 @@ def decode(value: Any) -> Any:
     unknown = set(inner) - known
     if unknown:
         raise WireError(f"unknown {tag} fields: {', '.join(sorted(unknown))}")
-    return cls(**{k: decode(v) for k, v in inner.items()})
+    record = cls(**{k: decode(v) for k, v in inner.items()})
+    if cls is Image and "loaded" not in inner:
+        record.remember()  # sent unchanged since it was read (see the module docstring)
+    return record
 
 
 # --- errors ---------------------------------------------------------------------------

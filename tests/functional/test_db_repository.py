@@ -23,6 +23,7 @@ from glance_svc.db.sqlalchemy.models import (
     images,
 )
 from glance_svc.domain.image import Image, Location, Member
+from glance_svc.domain.quotas import Limits
 from tests.fixtures import mariadb as dbfix
 
 backend_url = dbfix.backend_url
@@ -207,6 +208,166 @@ def test_of_two_racing_saves_from_one_status_exactly_one_wins(
         thread.join()
 
     assert sorted(outcomes) == ["lost", "won"]
+
+
+# --- save writes only what changed, and holds the limits ---------------------------------
+def test_saves_of_two_copies_read_before_either_keep_both_changes(
+        repo: SqlImageRepository) -> None:
+    image = repo.create(_image(properties={"old": "1", "gone": "x"}, tags={"t"}))
+    first, second = repo.get(image.id), repo.get(image.id)
+    first.properties["a"] = "1"
+    first.tags.add("from-first")
+    del first.properties["gone"]
+    second.properties["b"] = "2"
+    second.tags.discard("t")
+    second.name = "renamed"
+
+    repo.save(first)
+    stored = repo.save(second)
+
+    assert (stored.properties, stored.tags, stored.name) == (
+        {"old": "1", "a": "1", "b": "2"}, {"from-first"}, "renamed")
+
+
+def test_a_save_does_not_write_back_columns_it_did_not_change(
+        repo: SqlImageRepository) -> None:
+    image = repo.create(_image(name="before"))
+    stale = repo.get(image.id)
+    fresh = repo.get(image.id)
+    fresh.name = "after"
+    repo.save(fresh)
+    stale.min_ram = 512
+
+    stored = repo.save(stale)
+
+    assert (stored.name, stored.min_ram) == ("after", 512)
+
+
+def test_a_tag_added_by_two_copies_is_stored_once(repo: SqlImageRepository) -> None:
+    image = repo.create(_image())
+    first, second = repo.get(image.id), repo.get(image.id)
+    first.tags.add("same")
+    second.tags.add("same")
+    repo.save(first)
+    repo.save(second)
+
+    with repo.engine.connect() as conn:
+        live = conn.execute(sa.select(sa.func.count()).select_from(image_tags).where(
+            image_tags.c.image_id == image.id, image_tags.c.deleted == sa.false())).scalar()
+    assert live == 1
+
+
+def test_a_location_added_meanwhile_survives_a_save_that_removes_another(
+        repo: SqlImageRepository) -> None:
+    image = repo.create(_image(locations=[Location("file:///1"), Location("file:///2")]))
+    remover, adder = repo.get(image.id), repo.get(image.id)
+    adder.locations.append(Location("file:///3"))
+    repo.save(adder)
+    remover.locations[0].status = "deleted"
+
+    stored = repo.save(remover)
+
+    assert [loc.url for loc in stored.locations] == ["file:///2", "file:///3"]
+
+
+def test_a_save_over_the_property_limit_is_refused_and_writes_nothing(
+        repo: SqlImageRepository) -> None:
+    image = repo.create(_image(properties={"a": "1"}))
+    first, second = repo.get(image.id), repo.get(image.id)
+    first.properties["b"] = "2"
+    repo.save(first, limits=Limits(properties=2))
+    second.properties["c"] = "3"
+    second.name = "not stored"
+
+    with pytest.raises(errors.LimitExceeded) as refused:
+        repo.save(second, limits=Limits(properties=2))
+
+    assert refused.value.message == ("The limit has been exceeded on the number of allowed "
+                                     "image properties. Attempted: 3, Maximum: 2")
+    stored = repo.get(image.id)
+    assert (stored.properties, stored.name) == ({"a": "1", "b": "2"}, None)
+
+
+def test_removing_properties_over_a_lowered_limit_is_allowed(repo: SqlImageRepository) -> None:
+    image = repo.create(_image(properties={"a": "1", "b": "2", "c": "3"}))
+    del image.properties["c"]
+
+    assert repo.save(image, limits=Limits(properties=1)).properties == {"a": "1", "b": "2"}
+
+
+def test_a_save_over_the_tag_limit_is_refused(repo: SqlImageRepository) -> None:
+    image = repo.create(_image(tags={"a"}))
+    first, second = repo.get(image.id), repo.get(image.id)
+    first.tags.add("b")
+    repo.save(first, limits=Limits(tags=2))
+    second.tags.add("c")
+
+    with pytest.raises(errors.LimitExceeded):
+        repo.save(second, limits=Limits(tags=2))
+    assert repo.get(image.id).tags == {"a", "b"}
+
+
+def test_a_save_over_the_location_limit_is_refused(repo: SqlImageRepository) -> None:
+    image = repo.create(_image(locations=[Location("file:///1")]))
+    first, second = repo.get(image.id), repo.get(image.id)
+    first.locations.append(Location("file:///2"))
+    repo.save(first, limits=Limits(locations=2))
+    second.locations.append(Location("file:///3"))
+
+    with pytest.raises(errors.LimitExceeded):
+        repo.save(second, limits=Limits(locations=2))
+    assert [loc.url for loc in repo.get(image.id).locations] == ["file:///1", "file:///2"]
+
+
+def test_staged_data_over_the_storage_limit_is_refused(repo: SqlImageRepository) -> None:
+    repo.create(_image(status="importing", size=900))
+    image = repo.create(_image(status="uploading"))
+    image.size = 200
+
+    with pytest.raises(errors.LimitExceeded):
+        repo.save(image, from_status="uploading", limits=Limits(storage=1000))
+
+
+def test_saves_that_add_no_data_ignore_the_storage_limit(repo: SqlImageRepository) -> None:
+    image = repo.create(_image(status="active", size=5000))
+    image.name = "renamed"
+
+    assert repo.save(image, limits=Limits(storage=1000)).name == "renamed"
+
+
+def test_recording_data_over_the_storage_limit_is_refused_and_writes_nothing(
+        repo: SqlImageRepository) -> None:
+    repo.create(_image(status="active", size=600))
+    image = repo.create(_image(status="saving"))
+    image.size, image.status = 500, "active"
+
+    with pytest.raises(errors.LimitExceeded) as refused:
+        repo.save(image, from_status="saving", limits=Limits(storage=1000))
+
+    assert refused.value.message == (
+        "Image exceeds the storage quota: The size of the data 500 will exceed the limit. "
+        "400 bytes remaining.")
+    assert (repo.get(image.id).status, repo.get(image.id).size) == ("saving", None)
+
+
+def test_recording_data_within_the_storage_limit_is_stored(repo: SqlImageRepository) -> None:
+    repo.create(_image(status="active", size=600))
+    image = repo.create(_image(status="saving"))
+    image.size, image.status = 400, "active"
+
+    assert repo.save(image, from_status="saving", limits=Limits(storage=1000)).size == 400
+
+
+def test_adding_a_member_over_the_limit_is_refused_and_adds_nothing(
+        repo: SqlImageRepository) -> None:
+    image = repo.create(_image())
+    repo.add_member(Member(image.id, "project-b"), limits=Limits(members=1))
+
+    with pytest.raises(errors.LimitExceeded) as refused:
+        repo.add_member(Member(image.id, "project-c"), limits=Limits(members=1))
+
+    assert refused.value.message.endswith("Attempted: 2, Maximum: 1")
+    assert [m.member_id for m in repo.list_members(image.id)] == ["project-b"]
 
 
 def test_set_property_if_sets_when_the_stored_value_is_the_expected_one(

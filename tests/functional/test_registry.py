@@ -21,6 +21,7 @@ from oslo_config import cfg
 from glance_svc import errors
 from glance_svc.domain.image import Image, Location, Member
 from glance_svc.domain.query import DateFilter, ImageQuery
+from glance_svc.domain.quotas import Limits
 from glance_svc.registry import wire
 from glance_svc.registry.client import RegistryRepository, registry_client_opts
 from tests.conftest import DATABASES
@@ -124,6 +125,46 @@ def test_save_with_compare_and_set(repo: RegistryRepository) -> None:
     image = repo.create(Image(name="before"))
     image.name = "after"
     assert repo.save(image, from_status="queued").name == "after"
+
+
+def test_save_through_the_registry_writes_only_what_changed(repo: RegistryRepository) -> None:
+    image = repo.create(Image(owner="p", properties={"a": "1"}, tags={"t"}))
+    first, second = repo.get(image.id), repo.get(image.id)
+    first.properties["b"] = "2"
+    second.tags.add("u")
+    repo.save(first)
+
+    stored = repo.save(second)
+
+    assert (stored.properties, stored.tags) == ({"a": "1", "b": "2"}, {"t", "u"})
+
+
+def test_save_limits_cross_the_wire(repo: RegistryRepository) -> None:
+    image = repo.create(Image(owner="p", tags={"t"}))
+    image.tags.add("u")
+
+    with pytest.raises(errors.LimitExceeded):
+        repo.save(image, limits=Limits(tags=1))
+
+
+def test_an_unchanged_image_travels_without_its_read_state_and_arrives_read() -> None:
+    image = Image(properties={"a": "1"}).remember()
+
+    encoded = wire.encode(image)
+    decoded = wire.decode(encoded)
+
+    assert "loaded" not in encoded["_value"]
+    assert (decoded, decoded.loaded) == (image, image)
+
+
+def test_a_changed_image_travels_with_what_it_was_read_as() -> None:
+    image = Image(properties={"a": "1"}).remember()
+    image.properties["b"] = "2"
+
+    decoded = wire.decode(wire.encode(image))
+
+    assert (decoded.properties, decoded.loaded.properties) == ({"a": "1", "b": "2"},
+                                                               {"a": "1"})
 
 
 def test_mark_deleted_and_restore(repo: RegistryRepository) -> None:

@@ -49,7 +49,8 @@ class MemoryRepository:
             raise errors.StaleStatus(f"Image {image_id} is {stored.status}")
         return stored
 
-    def save(self, image: Image, *, from_status: str | None = None) -> Image:
+    def save(self, image: Image, *, from_status: str | None = None,
+             limits: object = None) -> Image:
         self._cas(image.id, from_status)
         self.saves += 1
         stored = image.copy()
@@ -73,7 +74,7 @@ class MemoryRepository:
         raise NotImplementedError
 
     # members
-    def add_member(self, member: Member) -> Member:
+    def add_member(self, member: Member, *, limits: object = None) -> Member:
         key = (member.image_id, member.member_id)
         if key in self.members:
             raise errors.Duplicate("duplicate member")

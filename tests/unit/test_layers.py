@@ -24,9 +24,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Leaves: the error vocabulary and the request context, used everywhere.
     ("leaves", ("glance_svc", "glance_svc.errors", "glance_svc.context")),
     # What the domain owns and the adapters implement or carry: the entities, the list
-    # query, and the repository port.
+    # query, the repository port, and the quota limits a repository write enforces inside
+    # its own transaction.
     ("model", ("glance_svc.domain.image", "glance_svc.domain.query",
-               "glance_svc.domain.repository")),
+               "glance_svc.domain.repository", "glance_svc.domain.quotas")),
     # Adapters: the data path, the SQL repository and the registry's client side. The
     # registry client implements the same port as the SQL repository, so it sits beside it.
     ("adapters", ("glance_svc.store", "glance_svc.db", "glance_svc.registry.client",

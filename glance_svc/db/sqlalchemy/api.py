@@ -20,8 +20,9 @@ from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 
 from glance_svc import errors
+from glance_svc.db.sqlalchemy import changes, listing, rows
 from glance_svc.db.sqlalchemy import engine as engine_mod
-from glance_svc.db.sqlalchemy import listing, rows
+from glance_svc.db.sqlalchemy.changes import ImageChanges
 from glance_svc.db.sqlalchemy.models import (
     image_locations,
     image_members,
@@ -31,6 +32,7 @@ from glance_svc.db.sqlalchemy.models import (
     task_info,
     tasks,
 )
+from glance_svc.domain import quotas
 from glance_svc.domain.image import (
     ACTIVE,
     DELETED,
@@ -41,6 +43,7 @@ from glance_svc.domain.image import (
     utcnow,
 )
 from glance_svc.domain.query import ImageQuery
+from glance_svc.domain.quotas import Limits
 
 # Child tables ``db purge`` cleans, children first (foreign keys).
 IMAGE_CHILD_TABLES = (image_properties, image_locations, image_members, image_tags)
@@ -114,17 +117,45 @@ class SqlImageRepository:
         return row
 
     @_retry
-    def save(self, image: Image, *, from_status: str | None = None) -> Image:
+    def save(self, image: Image, *, from_status: str | None = None,
+             limits: Limits | None = None) -> Image:
         now = utcnow()
+        diff = ImageChanges.of(image)
         with self.engine.begin() as conn:
-            # The UPDATE comes first: on InnoDB it takes the row lock, so the child rows
-            # below are written by one transaction at a time.
+            if limits is not None and limits.storage > 0 and _adds_data(image):
+                # Before the image row: every quota-checking save takes the owner's rows
+                # first, so two of them wait for each other instead of deadlocking.
+                self._check_storage(conn, image, limits.storage)
+            # The UPDATE comes first: on InnoDB it takes the row lock (SQLite holds the
+            # write lock already), so the writers of one image apply their changes one
+            # after the other, each on top of the previous one, and the counts read
+            # below include every earlier writer's rows.
             self._compare_and_set(conn, image.id, from_status,
-                                  {**rows.image_values(image), "updated_at": now})
-            rows.sync_properties(conn, image, now)
-            rows.sync_tags(conn, image, now)
-            rows.sync_locations(conn, image, now)
-            return self._get(conn, image.id, include_deleted=False)
+                                  {**diff.columns, "updated_at": now})
+            diff.write(conn, image, now)
+            stored = self._get(conn, image.id, include_deleted=False)
+            if limits is not None:
+                limits.check_image(stored, properties=diff.adds_properties,
+                                   tags=bool(diff.added_tags),
+                                   locations=diff.adds_locations)
+            return stored
+
+    @staticmethod
+    def _check_storage(conn: sa.Connection, image: Image, quota: int) -> None:
+        """413 if the owner's data plus this image's would exceed ``quota`` bytes.
+
+        ``FOR UPDATE`` locks the owner's image rows (InnoDB; SQLite serializes writers
+        anyway) and reads their latest committed sizes, so parallel uploads of one
+        project are counted one after the other and cannot together overshoot.
+        """
+        who = images.c.owner.is_(None) if image.owner is None else images.c.owner == image.owner
+        held = conn.execute(sa.select(images.c.id, images.c.size, images.c.status).where(
+            who, images.c.deleted == sa.false()).order_by(images.c.id).with_for_update()).all()
+        used = sum(row.size or 0 for row in held
+                   if row.id != image.id and row.status in STORAGE_COUNTED)
+        size = image.size or 0
+        if used + size > quota:
+            raise quotas.storage_exceeded(size, quota - used)
 
     @_retry
     def set_property_if(self, image_id: str, name: str, value: str | None, *,
@@ -141,10 +172,9 @@ class SqlImageRepository:
                     f"Property {name} of image {image_id} is {current!r}, no longer "
                     f"{expected!r}: it was changed by another request")
             if value is None:
-                image.properties.pop(name, None)
+                changes.remove_property(conn, image_id, name, now)
             else:
-                image.properties[name] = value
-            rows.sync_properties(conn, image, now)
+                changes.set_property(conn, image_id, name, value, now)
             return self._get(conn, image_id, include_deleted=False)
 
     def _compare_and_set(self, conn: sa.Connection, image_id: str, from_status: str | None,
@@ -249,7 +279,7 @@ class SqlImageRepository:
 
     # --- members ----------------------------------------------------------------------
     @_retry
-    def add_member(self, member: Member) -> Member:
+    def add_member(self, member: Member, *, limits: Limits | None = None) -> Member:
         with self.engine.begin() as conn:
             # Locking the image row serializes member changes of one image on InnoDB.
             image = conn.execute(sa.select(images.c.id).where(
@@ -276,6 +306,12 @@ class SqlImageRepository:
                 raise errors.Duplicate(
                     f"Member {member.member_id} is already a member of image "
                     f"{member.image_id}")
+            if limits is not None:
+                # Counted after the insert, under the image row's lock: parallel adds
+                # see each other, and the one over the quota is rolled back.
+                count = self._count_members(conn, member.image_id)
+                if quotas.over_quota(count, limits.members):
+                    raise quotas.members_exceeded(member.image_id, count, limits.members)
             return self._get_member(conn, member.image_id, member.member_id)
 
     def get_member(self, image_id: str, member_id: str) -> Member:
@@ -325,9 +361,13 @@ class SqlImageRepository:
     # --- accounting and tools ---------------------------------------------------------
     def count_members(self, image_id: str) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(image_members)
-                                    .where(image_members.c.image_id == image_id,
-                                           image_members.c.deleted == sa.false())).scalar_one())
+            return self._count_members(conn, image_id)
+
+    @staticmethod
+    def _count_members(conn: sa.Connection, image_id: str) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(image_members).where(
+            image_members.c.image_id == image_id,
+            image_members.c.deleted == sa.false())).scalar_one())
 
     def storage_used(self, owner: str | None) -> int:
         who = images.c.owner.is_(None) if owner is None else images.c.owner == owner
@@ -372,6 +412,15 @@ class SqlImageRepository:
         with self.engine.begin() as conn:
             ids = _old_deleted_ids(conn, images, images.c.id, cutoff, max_rows, unreferenced)
             return _delete_ids(conn, images, images.c.id, ids)
+
+
+def _adds_data(image: Image) -> bool:
+    """Whether this save makes the image's bytes count, or count more, against the
+    owner's storage (an upload or a stage being recorded)."""
+    if not image.size or image.status not in STORAGE_COUNTED:
+        return False
+    old = image.loaded
+    return old is None or old.status not in STORAGE_COUNTED or (old.size or 0) < image.size
 
 
 def _naive_utc(value: dt.datetime) -> dt.datetime:

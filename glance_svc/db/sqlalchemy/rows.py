@@ -95,6 +95,7 @@ def _children(conn: sa.Connection, live_stmt: sa.Select[Any], live: Sequence[str
 
 
 def _image(row: Any, props: dict[str, str], tags: set[str], locs: list[Location]) -> Image:
+    """The image of a row, remembering it as loaded (a save writes only what changes)."""
     return Image(
         id=row.id,
         name=row.name,
@@ -119,7 +120,7 @@ def _image(row: Any, props: dict[str, str], tags: set[str], locs: list[Location]
         properties=props,
         tags=tags,
         locations=locs,
-    )
+    ).remember()
 
 
 def member(row: Any) -> Member:
@@ -198,16 +199,20 @@ def sync_tags(conn: sa.Connection, image: Image, now: dt.datetime) -> None:
     soft_delete(conn, image_tags, image_tags.c.id.in_(gone), now)
 
 
-def sync_locations(conn: sa.Connection, image: Image, now: dt.datetime) -> None:
+def sync_locations(conn: sa.Connection, image: Image, now: dt.datetime, *,
+                   known: set[int] | None = None) -> None:
     """Make the live location rows equal ``image.locations``, in that order.
 
     Order matters (the first location is ``direct_url``) but has no column: rows are read
     in id order. A location kept in place is updated; one that moved ahead of a later row
     is re-inserted so that id order follows list order. Locations with status ``deleted``,
-    and rows no longer listed, are soft-deleted.
+    and rows no longer listed, are soft-deleted; with ``known`` (the rows the image was
+    read with), only those: a row another request added meanwhile stays.
     """
     existing = {r.id for r in conn.execute(
         sa.select(image_locations.c.id).where(owned_by(image_locations, [image.id], None)))}
+    if known is not None:
+        existing &= known
     kept: set[int] = set()
     highest = 0
     for loc in image.locations:
