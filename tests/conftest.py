@@ -110,6 +110,11 @@ def error_text(response: requests.Response) -> str:
     return html.unescape(response.text)
 
 
+def outcome(response: requests.Response) -> tuple[int, str]:
+    """Status and message of an answer asked for as JSON (``Accept: application/json``)."""
+    return response.status_code, response.json()["message"].split("<br")[0]
+
+
 PATCH_V21 = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 OCTET = {"Content-Type": "application/octet-stream"}
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PROJECT_A, PROJECT_B, ApiClient, error_text
+from tests.fixtures.service import GlanceServer
 
 DATA = os.urandom(30_000)
 SHA256 = hashlib.sha256(DATA).hexdigest()
@@ -46,6 +47,19 @@ def origin() -> Iterator[str]:
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
+
+
+# The origin listens on 127.0.0.1 at a random port: let the import filter through to it.
+ORIGIN_ALLOWED = {"import_filtering_opts": {"allowed_hosts": "127.0.0.1", "allowed_ports": ""}}
+
+
+@pytest.fixture(scope="module")
+def trusted_server(database_url: str, tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[GlanceServer]:
+    """This module's trusted-auth server, whose import filter admits the origin."""
+    with GlanceServer(tmp_path_factory.mktemp("glance-locations"), ORIGIN_ALLOWED,
+                      paste_flavor="trusted-auth", database_url=database_url) as srv:
+        yield srv
 
 
 @pytest.fixture
@@ -180,7 +194,7 @@ def test_missing_url_is_400(owner):
 
 
 def test_location_quota_is_413(make_server, origin):
-    server = make_server(conf={"DEFAULT": {"image_location_quota": 0}})
+    server = make_server(conf={"DEFAULT": {"image_location_quota": 0}, **ORIGIN_ALLOWED})
     api = ApiClient(server.url)
     image = queued(api)
     response = add_location(api, image["id"], f"{origin}/disk.img")
