@@ -256,6 +256,10 @@ class ImageService:
         self._enforce_visibility(ctx, target["visibility"], target)
         if self.policy.legacy_defaults and not ctx.is_admin and owner != ctx.project_id:
             raise errors.Forbidden(f"You are not permitted to create images owned by '{owner}'.")
+        if owner is None and not ctx.is_admin:
+            # An image without an owner is seen by every project; only admins make them
+            # (the no-auth pipeline does). The legacy rules alone would let this through.
+            raise errors.Forbidden(forbidden_message("add_image"))
 
         for key in ("min_ram", "min_disk"):
             _check_not_negative(key, base.get(key))
