@@ -184,6 +184,21 @@ class ImageService:
             return False
         return True
 
+    def locations_shown(self, ctx: RequestContext, images: Sequence[Image]) -> list[bool]:
+        """Per image, whether the caller may see where its data is (``locations``,
+        ``direct_url``, ``stores``): the ``get_image_location`` rule, as Glance's views
+        apply it, and never a deactivated image's for a non-admin (it would bypass the
+        download block). One policy decision per distinct owner, not per image.
+        """
+        shows_any = (self.conf.show_multiple_locations or self.conf.show_image_direct_url
+                     or getattr(self.stores, "multi_store", False))
+        if not shows_any:  # nothing to hide: spare a list the policy targets
+            return [False] * len(images)
+        allowed = self.policy.check_all(ctx, "get_image_location",
+                                        [self.policy_target(ctx, image) for image in images])
+        return [ok and (image.status != DEACTIVATED or bool(ctx.is_admin))
+                for image, ok in zip(images, allowed, strict=True)]
+
     def get(self, ctx: RequestContext, image_id: str) -> Image:
         """The image, or 404 when it does not exist or the caller may not see it."""
         try:
