@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PATCH_V21, PROJECT_A, ApiClient, outcome
+from tests.conftest import PATCH_V21, PROJECT_A, ApiClient, outcome, trusted_server_with
 from tests.fixtures.service import GlanceServer
 
 DATA = os.urandom(20_000)
 JSON = {"Accept": "application/json"}
+PATCH_LOCATIONS_ON = {"DEFAULT": {"show_multiple_locations": True}}
 # What lets the internal target through: its host, and any port (it listens on a random one).
 TARGET_ALLOWED = {"import_filtering_opts": {"allowed_hosts": "127.0.0.1", "allowed_ports": ""}}
 
@@ -79,10 +80,7 @@ def target() -> Iterator[InternalTarget]:
 def locations_server(database_url: str, tmp_path_factory: pytest.TempPathFactory
                      ) -> Iterator[GlanceServer]:
     """trusted-auth with the default import filter and the old PATCH location API on."""
-    with GlanceServer(tmp_path_factory.mktemp("glance-filtering"),
-                      {"DEFAULT": {"show_multiple_locations": True}},
-                      paste_flavor="trusted-auth", database_url=database_url) as srv:
-        yield srv
+    yield from trusted_server_with(PATCH_LOCATIONS_ON, database_url, tmp_path_factory)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PROJECT_A, PROJECT_B, ApiClient
+from tests.conftest import PROJECT_A, PROJECT_B, ApiClient, trusted_server_with
 from tests.fixtures.service import GlanceServer
 
 SHOW_LOCATIONS = {"DEFAULT": {"show_multiple_locations": True, "show_image_direct_url": True}}
@@ -25,9 +25,7 @@ SHOW_LOCATIONS = {"DEFAULT": {"show_multiple_locations": True, "show_image_direc
 @pytest.fixture(scope="module")
 def showing_server(database_url: str, tmp_path_factory: pytest.TempPathFactory
                    ) -> Iterator[GlanceServer]:
-    with GlanceServer(tmp_path_factory.mktemp("glance-showing"), SHOW_LOCATIONS,
-                      paste_flavor="trusted-auth", database_url=database_url) as srv:
-        yield srv
+    yield from trusted_server_with(SHOW_LOCATIONS, database_url, tmp_path_factory)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PROJECT_A, PROJECT_B, ApiClient, error_text
+from tests.conftest import PROJECT_A, PROJECT_B, ApiClient, error_text, trusted_server_with
 from tests.fixtures.service import GlanceServer
 
 DATA = os.urandom(30_000)
@@ -57,9 +57,7 @@ ORIGIN_ALLOWED = {"import_filtering_opts": {"allowed_hosts": "127.0.0.1", "allow
 def trusted_server(database_url: str, tmp_path_factory: pytest.TempPathFactory
                    ) -> Iterator[GlanceServer]:
     """This module's trusted-auth server, whose import filter admits the origin."""
-    with GlanceServer(tmp_path_factory.mktemp("glance-locations"), ORIGIN_ALLOWED,
-                      paste_flavor="trusted-auth", database_url=database_url) as srv:
-        yield srv
+    yield from trusted_server_with(ORIGIN_ALLOWED, database_url, tmp_path_factory)
 
 
 @pytest.fixture
