@@ -66,14 +66,48 @@ class _TargetHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def target() -> Iterator[InternalTarget]:
-    server = InternalTarget()
+class Redirector(http.server.ThreadingHTTPServer):
+    """Answers every request with a 302 to ``to``: a public-looking hop to the target."""
+
+    def __init__(self, to: str) -> None:
+        super().__init__(("127.0.0.1", 0), _RedirectHandler)
+        self.to = to
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+
+class _RedirectHandler(http.server.BaseHTTPRequestHandler):
+    server: Redirector
+
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
+        self.send_response(302)
+        self.send_header("Location", self.server.to)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_HEAD  # noqa: N815
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def serving(server: http.server.HTTPServer) -> Iterator[Any]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
-    server.release.set()
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def target() -> Iterator[InternalTarget]:
+    yield from serving(InternalTarget())
+
+
+@pytest.fixture
+def redirector(target: InternalTarget) -> Iterator[Redirector]:
+    yield from serving(Redirector(target.url))
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +212,17 @@ def test_os_hash_algo_is_set_while_the_hash_is_computed(make_server, target) -> 
     hashed = member.wait_for(image_id, lambda i: i["os_hash_value"] is not None, timeout=30)
     assert (hashed["os_hash_algo"], hashed["os_hash_value"]) == (
         "sha512", hashlib.sha512(DATA).hexdigest())
+
+
+def test_redirect_from_an_allowed_location_to_a_refused_one_is_not_followed(
+        make_server, redirector, target) -> None:
+    server = make_server({"import_filtering_opts": {"allowed_hosts": "127.0.0.1",
+                                                    "allowed_ports": redirector.port}},
+                         paste_flavor="trusted-auth")
+    member = ApiClient(server.url, JSON).as_user(PROJECT_A)
+    image_id = queued(member)
+    url = f"http://127.0.0.1:{redirector.port}/disk.img"
+    response = post_location(member, image_id, url)
+    assert outcome(response) == (
+        400, f"Invalid location {url}: Redirect to disallowed URL: {target.url}")
+    assert (target.requests, status_of(member, image_id)) == ([], "queued")
