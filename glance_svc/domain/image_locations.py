@@ -36,11 +36,14 @@ def passes_import_filtering(conf: cfg.ConfigOpts, url: str) -> bool:
     The server reads an http(s) location itself, so it must pass the same
     ``[import_filtering_opts]`` as web-download: otherwise any project member could aim
     it at 127.0.0.1 or the metadata service and download what it fetched. Checked
-    before anything is fetched. Other schemes are left to their stores.
+    before anything is fetched. Other schemes are left to their stores; a URL that
+    cannot even be parsed (``http://[::1``) passes nothing.
     """
-    if urlsplit(url).scheme.lower() not in FETCHED_SCHEMES:
-        return True
-    return uri_allowed(conf, url)
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return False
+    return scheme not in FETCHED_SCHEMES or uri_allowed(conf, url)
 
 
 class LocationEditor:

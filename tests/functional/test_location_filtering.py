@@ -173,6 +173,12 @@ def test_numeric_spelling_of_loopback_is_refused(member) -> None:
     assert outcome(response) == (400, f"URI for add location does not pass filtering: {url}")
 
 
+def test_unparsable_url_is_refused_not_a_server_error(member) -> None:
+    url = "http://[::1/disk.img"
+    response = post_location(member, queued(member), url)
+    assert outcome(response) == (400, f"URI for add location does not pass filtering: {url}")
+
+
 def test_patch_add_of_a_loopback_location_is_invalid(member, target) -> None:
     image_id = queued(member)
     response = patch_location(member, image_id, target.url)
