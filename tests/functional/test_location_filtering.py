@@ -1,6 +1,6 @@
 """Location URLs pass ``[import_filtering_opts]`` before the server fetches anything.
 
-The target is an HTTP server on 127.0.0.1 standing for anything internal (a database
+The target is an ``Origin`` on 127.0.0.1 standing for anything internal (a database
 admin page, the metadata service): it records every request, so a test can prove that
 a refused location was never fetched, not merely that the answer was 400.
 """
@@ -8,105 +8,28 @@ a refused location was never fetched, not merely that the answer was 400.
 from __future__ import annotations
 
 import hashlib
-import http.server
 import os
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import PATCH_V21, PROJECT_A, ApiClient, outcome, trusted_server_with
+from tests.fixtures.origin import ORIGIN_ALLOWED, Origin, Redirector, serving
 from tests.fixtures.service import GlanceServer
 
 DATA = os.urandom(20_000)
 JSON = {"Accept": "application/json"}
 PATCH_LOCATIONS_ON = {"DEFAULT": {"show_multiple_locations": True}}
-# What lets the internal target through: its host, and any port (it listens on a random one).
-TARGET_ALLOWED = {"import_filtering_opts": {"allowed_hosts": "127.0.0.1", "allowed_ports": ""}}
-
-
-class InternalTarget(http.server.ThreadingHTTPServer):
-    """Serves DATA at /disk.img and remembers each request line it was sent.
-
-    GETs wait for ``release`` (set by default), so a test can look at an image while
-    its data is still being read.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _TargetHandler)
-        self.requests: list[str] = []
-        self.release = threading.Event()
-        self.release.set()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/disk.img"
-
-
-class _TargetHandler(http.server.BaseHTTPRequestHandler):
-    server: InternalTarget
-
-    def _answer(self, body: bool) -> None:
-        self.server.requests.append(f"{self.command} {self.path}")
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(DATA)))
-        self.end_headers()
-        if body:
-            self.server.release.wait(30)
-            self.wfile.write(DATA)
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        self._answer(True)
-
-    def do_HEAD(self) -> None:  # noqa: N802
-        self._answer(False)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-class Redirector(http.server.ThreadingHTTPServer):
-    """Answers every request with a 302 to ``to``: a public-looking hop to the target."""
-
-    def __init__(self, to: str) -> None:
-        super().__init__(("127.0.0.1", 0), _RedirectHandler)
-        self.to = to
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-
-class _RedirectHandler(http.server.BaseHTTPRequestHandler):
-    server: Redirector
-
-    def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
-        self.send_response(302)
-        self.send_header("Location", self.server.to)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    do_GET = do_HEAD  # noqa: N815
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def serving(server: http.server.HTTPServer) -> Iterator[Any]:
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
-def target() -> Iterator[InternalTarget]:
-    yield from serving(InternalTarget())
+def target() -> Iterator[Origin]:
+    yield from serving(Origin(DATA))
 
 
 @pytest.fixture
-def redirector(target: InternalTarget) -> Iterator[Redirector]:
+def redirector(target: Origin) -> Iterator[Redirector]:
     yield from serving(Redirector(target.url))
 
 
@@ -197,7 +120,7 @@ def test_allowed_host_on_a_port_not_allowed_is_refused(make_server, target) -> N
 
 
 def test_host_and_port_the_operator_allows_are_fetched(make_server, target) -> None:
-    server = make_server(TARGET_ALLOWED, paste_flavor="trusted-auth")
+    server = make_server(ORIGIN_ALLOWED, paste_flavor="trusted-auth")
     member = ApiClient(server.url).as_user(PROJECT_A)
     image_id = queued(member)
     response = post_location(member, image_id, target.url)
@@ -206,7 +129,7 @@ def test_host_and_port_the_operator_allows_are_fetched(make_server, target) -> N
 
 
 def test_os_hash_algo_is_set_while_the_hash_is_computed(make_server, target) -> None:
-    server = make_server(TARGET_ALLOWED, paste_flavor="trusted-auth")
+    server = make_server(ORIGIN_ALLOWED, paste_flavor="trusted-auth")
     member = ApiClient(server.url).as_user(PROJECT_A)
     image_id = queued(member)
     target.release.clear()  # the background read waits until the image was looked at
