@@ -110,6 +110,11 @@ def error_text(response: requests.Response) -> str:
     return html.unescape(response.text)
 
 
+def outcome(response: requests.Response) -> tuple[int, str]:
+    """Status and message of an answer asked for as JSON (``Accept: application/json``)."""
+    return response.status_code, response.json()["message"].split("<br")[0]
+
+
 PATCH_V21 = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 OCTET = {"Content-Type": "application/octet-stream"}
 
@@ -146,14 +151,21 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory
         yield srv
 
 
+def trusted_server_with(conf: dict[str, dict[str, Any]] | None, database_url: str,
+                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[GlanceServer]:
+    """A trusted-auth glance-api with ``conf`` on ``database_url``, for as long as the
+    generator runs: the body of a module fixture that needs options of its own."""
+    with GlanceServer(tmp_path_factory.mktemp("glance-trusted"), conf,
+                      paste_flavor="trusted-auth", database_url=database_url) as srv:
+        yield srv
+
+
 @pytest.fixture(scope="session")
 def trusted_server(database_url: str, tmp_path_factory: pytest.TempPathFactory
                    ) -> Iterator[GlanceServer]:
     """A glance-api that trusts identity headers (the trusted-auth flavor): policy tests
     choose the caller's project and roles per request."""
-    with GlanceServer(tmp_path_factory.mktemp("glance-trusted"), paste_flavor="trusted-auth",
-                      database_url=database_url) as srv:
-        yield srv
+    yield from trusted_server_with(None, database_url, tmp_path_factory)
 
 
 @pytest.fixture

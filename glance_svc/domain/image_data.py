@@ -39,6 +39,7 @@ from glance_svc.domain.image import (
     Image,
     Location,
 )
+from glance_svc.domain.image_locations import passes_import_filtering
 from glance_svc.domain.transfers import (
     DataPathService,
     Transfers,
@@ -319,11 +320,13 @@ class ImageDataService(DataPathService):
         """POST /v2/images/{id}/locations: register existing data for a queued image.
 
         Checks in Glance's order (status 409, policy 403, http-only for non-service
-        callers 403, validation data 400, lock 409), then our location quota (413) and a
-        probe of the URL by its store (400). Without validation data the image becomes
-        active at once and, with ``do_secure_hash``, its hashes are computed in the
-        background; with validation data the image waits in ``importing`` until the
-        computed hash matches (active) or not (back to queued, location dropped).
+        callers 403, validation data 400, import filtering of http(s) URLs 400, lock
+        409), then our location quota (413) and a probe of the URL by its store (400).
+        Without validation data the image becomes active at once and, with
+        ``do_secure_hash``, its hashes are computed in the background; with validation
+        data the image waits in ``importing`` until the computed hash matches (active) or
+        not (back to queued, location dropped). While hashing, ``os_hash_algo`` already
+        names the algorithm, as in Glance.
         """
         image = self.images.get(ctx, image_id)
         if image.status != QUEUED:
@@ -335,6 +338,8 @@ class ImageDataService(DataPathService):
             raise errors.Forbidden("http store must be enabled to use location API by "
                                    "normal user.")
         validation = self._validation_data(validation_data or {})
+        if not passes_import_filtering(self.conf, url):
+            raise errors.BadRequest(f"URI for add location does not pass filtering: {url}")
         if image.properties.get(IMPORT_LOCK):
             raise errors.Conflict(f"New operation on image '{image_id}' is not permitted as "
                                   "prior operation is still in progress")
@@ -347,7 +352,9 @@ class ImageDataService(DataPathService):
 
         def record(img: Image) -> None:
             img.size = size
-            if validation and not secure:
+            if secure:
+                img.os_hash_algo = algo  # the hash itself follows from the background
+            elif validation:
                 img.os_hash_algo = validation["os_hash_algo"]
                 img.os_hash_value = validation["os_hash_value"]
 
@@ -430,6 +437,7 @@ class ImageDataService(DataPathService):
             checksum, value = self._read_hashes(location, algo)
         except Exception as exc:
             LOG.warning("Hash calculation failed for image %s data: %s", image_id, exc)
+            self._update_fields(image_id, _forget_unhashed_algo)
             return
 
         def apply(img: Image) -> None:
@@ -474,3 +482,8 @@ class ImageDataService(DataPathService):
             except errors.NotFound:
                 return
 
+
+def _forget_unhashed_algo(image: Image) -> None:
+    """No hash will come: an algorithm without a value would promise one (Glance)."""
+    if image.os_hash_value is None:
+        image.os_hash_algo = None

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from glance_svc import errors
 from glance_svc.domain.image import ACTIVE, DELETED, QUEUED, Image, Location
 from glance_svc.domain.quotas import check_location_quota
+from glance_svc.store.web_download import uri_allowed
 
 if TYPE_CHECKING:
     from oslo_config import cfg
@@ -25,6 +26,24 @@ if TYPE_CHECKING:
 # Schemes a user may never point an image at: they would expose the API node's own files.
 RESTRICTED_SCHEMES = frozenset({"file", "filesystem", "swift+config"})
 HASH_FIELDS = ("checksum", "os_hash_algo", "os_hash_value")
+# Schemes whose URLs the API server itself would fetch (size probe, hashing, download).
+FETCHED_SCHEMES = frozenset({"http", "https"})
+
+
+def passes_import_filtering(conf: cfg.ConfigOpts, url: str) -> bool:
+    """Whether a new location may point at ``url``, whoever adds it (Glance 33).
+
+    The server reads an http(s) location itself, so it must pass the same
+    ``[import_filtering_opts]`` as web-download: otherwise any project member could aim
+    it at 127.0.0.1 or the metadata service and download what it fetched. Checked
+    before anything is fetched. Other schemes are left to their stores; a URL that
+    cannot even be parsed (``http://[::1``) passes nothing.
+    """
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return False
+    return scheme not in FETCHED_SCHEMES or uri_allowed(conf, url)
 
 
 class LocationEditor:
@@ -129,6 +148,8 @@ class LocationEditor:
         if sum(1 for s in siblings if s["url"] == url and s.get("metadata") == raw.get(
                 "metadata")) > 1:
             raise errors.BadRequest(f"The location {url} already exists")
+        if not passes_import_filtering(self.conf, url):
+            raise errors.BadRequest("Invalid location")
         scheme = urlsplit(url).scheme.lower()
         size_of = getattr(self.stores, "location_size", None)
         size = None

@@ -120,6 +120,21 @@ class ImageService(ImageAccess):
             return False
         return self.protections is None or self.protections.allows(ctx, name, "read")
 
+    def locations_shown(self, ctx: RequestContext, images: Sequence[Image]) -> list[bool]:
+        """Per image, whether the caller may see where its data is (``locations``,
+        ``direct_url``, ``stores``): the ``get_image_location`` rule, as Glance's views
+        apply it, and never a deactivated image's for a non-admin (it would bypass the
+        download block). One policy decision per distinct owner, not per image.
+        """
+        shows_any = (self.conf.show_multiple_locations or self.conf.show_image_direct_url
+                     or getattr(self.stores, "multi_store", False))
+        if not shows_any:  # nothing to hide: spare a list the policy targets
+            return [False] * len(images)
+        allowed = self.policy.check_all(ctx, "get_image_location",
+                                        [self.policy_target(ctx, image) for image in images])
+        return [ok and (image.status != DEACTIVATED or bool(ctx.is_admin))
+                for image, ok in zip(images, allowed, strict=True)]
+
     def _enforce_visibility(self, ctx: RequestContext, visibility: Any,
                             target: dict[str, Any]) -> None:
         rule = {"public": "publicize_image", "community": "communitize_image"}.get(visibility)
@@ -160,6 +175,10 @@ class ImageService(ImageAccess):
         self._enforce_visibility(ctx, target["visibility"], target)
         if self.policy.legacy_defaults and not ctx.is_admin and owner != ctx.project_id:
             raise errors.Forbidden(f"You are not permitted to create images owned by '{owner}'.")
+        if owner is None and not ctx.is_admin:
+            # An image without an owner is seen by every project; only admins make them
+            # (the no-auth pipeline does). The legacy rules alone would let this through.
+            raise errors.Forbidden(forbidden_message("add_image"))
 
         for key in ("min_ram", "min_disk"):
             _check_not_negative(key, base.get(key))

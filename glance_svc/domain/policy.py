@@ -263,6 +263,16 @@ class _ThrottledEnforcer(policy.Enforcer):
         self._loaded_at = now
 
 
+def _known(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` without its ``None`` entries.
+
+    oslo.policy compares ``project_id:%(project_id)s`` as strings, so a caller with no
+    project would own every image with no owner (``"None" == str(None)``). A check that
+    reads a missing key is simply false, on either side.
+    """
+    return {key: value for key, value in values.items() if value is not None}
+
+
 class Enforcer:
     """Checks a request context against a named rule and a target dict.
 
@@ -312,7 +322,9 @@ class Enforcer:
                 ctx: oslo_context.RequestContext) -> bool:
         """oslo.policy's verdict, with a scope mismatch counted as a plain refusal."""
         try:
-            return bool(self._enforcer.enforce(rule, dict(target or {}), ctx, do_raise=False))
+            return bool(self._enforcer.enforce(rule, _known(target or {}),
+                                               _known(ctx.to_policy_values()),
+                                               do_raise=False))
         except policy.InvalidScope:
             return False
 

@@ -35,7 +35,7 @@ from stevedore import driver as stevedore_driver
 
 from glance_svc import errors
 from glance_svc.domain.image import Location
-from glance_svc.store import filestore
+from glance_svc.store import filestore, web_download
 from glance_svc.store.bodies import DataBody, FileBody, IterBody, Readable
 
 LOG = logging.getLogger(__name__)
@@ -217,6 +217,8 @@ class StoreGateway:
                 DRIVER_NAMESPACE, store_type, invoke_on_load=True, invoke_args=args)
             driver = manager.driver
             driver.configure(re_raise_bsc=False)
+            if store_type == "http":
+                web_download.guard_redirects(driver, self.conf)
         except Exception as exc:
             LOG.error("Store %s (%s) is disabled: %s", key, store_type, exc)
             self._broken[key] = str(exc)

@@ -9,7 +9,8 @@ link-local, multicast or otherwise reserved address is refused unless it is name
 network (metadata services, databases on 127.0.0.1 ...).
 
 The same filter is applied again when the download starts and to every redirect, which
-are followed by hand (at most five), so a redirect cannot lead around the filter.
+are followed by hand (at most five), so a redirect cannot lead around the filter; the
+http store's own redirects (http locations) are held to it by ``guard_redirects``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import urllib.parse
 from typing import Any
 
 import requests
+from glance_store import exceptions as gs_exc
 from oslo_config import cfg
 
 from glance_svc import errors
@@ -119,6 +121,25 @@ def uri_allowed(conf: cfg.ConfigOpts, uri: str | None) -> bool:
         LOG.info("web-download refused %s: it is an internal address", host)
         return False
     return True
+
+
+def guard_redirects(driver: Any, conf: cfg.ConfigOpts) -> None:
+    """Make glance_store's http driver refuse a redirect the import filter refuses.
+
+    The driver follows 301/302 itself, for the size probe of a new location, for its
+    hashing and for downloads; a location that passed the filter could otherwise send
+    the server on to 127.0.0.1. Every hop goes through its ``_new_location``, so the
+    check sits there. The first hop was checked when the location was added.
+    """
+    follow = driver._new_location
+
+    def checked(old_location: Any, url: str) -> Any:
+        if not uri_allowed(conf, url):
+            raise gs_exc.RemoteServiceUnavailable(
+                message=f"Redirect to disallowed URL: {url}")
+        return follow(old_location, url)
+
+    driver._new_location = checked
 
 
 def _lists(allowed: list[Any], denied: list[Any]) -> tuple[set[str], set[str]]:

@@ -3,49 +3,31 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import os
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.conftest import PROJECT_A, PROJECT_B, ApiClient, error_text
+from tests.conftest import PROJECT_A, PROJECT_B, ApiClient, error_text, trusted_server_with
+from tests.fixtures.origin import ORIGIN_ALLOWED, Origin, serving
+from tests.fixtures.service import GlanceServer
 
 DATA = os.urandom(30_000)
 SHA256 = hashlib.sha256(DATA).hexdigest()
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    def _reply(self, with_body: bool) -> None:
-        if self.path != "/disk.img":
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(DATA)))
-        self.end_headers()
-        if with_body:
-            self.wfile.write(DATA)
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        self._reply(True)
-
-    def do_HEAD(self) -> None:  # noqa: N802
-        self._reply(False)
-
-    def log_message(self, *args: object) -> None:
-        pass
+@pytest.fixture(scope="module")
+def origin() -> Iterator[str]:
+    for server in serving(Origin(DATA)):
+        yield server.base_url
 
 
 @pytest.fixture(scope="module")
-def origin() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+def trusted_server(database_url: str, tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[GlanceServer]:
+    """This module's trusted-auth server, whose import filter admits the origin."""
+    yield from trusted_server_with(ORIGIN_ALLOWED, database_url, tmp_path_factory)
 
 
 @pytest.fixture
@@ -180,7 +162,7 @@ def test_missing_url_is_400(owner):
 
 
 def test_location_quota_is_413(make_server, origin):
-    server = make_server(conf={"DEFAULT": {"image_location_quota": 0}})
+    server = make_server(conf={"DEFAULT": {"image_location_quota": 0}, **ORIGIN_ALLOWED})
     api = ApiClient(server.url)
     image = queued(api)
     response = add_location(api, image["id"], f"{origin}/disk.img")

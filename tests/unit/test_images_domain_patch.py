@@ -306,8 +306,13 @@ def test_patch_retries_when_an_upload_changed_the_status(service: ImageService) 
 # -- locations --------------------------------------------------------------------------------
 @pytest.fixture
 def loc_service(tmp_path: Path) -> ImageService:
-    stores = RecordingStores(sizes={"http://h/1": 10, "http://h/2": 10})
-    return make_service(tmp_path, {"DEFAULT": {"show_multiple_locations": True}}, stores)
+    stores = RecordingStores(sizes={"http://192.0.2.10/1": 10, "http://192.0.2.10/2": 10})
+    return make_service(tmp_path, {"DEFAULT": {"show_multiple_locations": True},
+                                   **LOCATION_HOST_ALLOWED}, stores)
+
+
+# The documentation address the fake store holds data at, let through the import filter.
+LOCATION_HOST_ALLOWED = {"import_filtering_opts": {"allowed_hosts": "192.0.2.10"}}
 
 
 def add_loc(url: str, pos: str = "-") -> dict[str, Any]:
@@ -316,7 +321,7 @@ def add_loc(url: str, pos: str = "-") -> dict[str, Any]:
 
 def test_locations_hidden_means_403(service: ImageService) -> None:
     image = service.create(MEMBER_A, {})
-    assert fails(service, image.id, [add_loc("http://h/1")]) == \
+    assert fails(service, image.id, [add_loc("http://192.0.2.10/1")]) == \
         (403, "It's not allowed to add locations if locations are invisible.")
 
 
@@ -328,14 +333,14 @@ def test_replace_locations_with_empty_list_is_403(loc_service: ImageService) -> 
 
 def test_adding_a_location_activates_a_queued_image(loc_service: ImageService) -> None:
     image = loc_service.create(MEMBER_A, {"disk_format": "raw", "container_format": "bare"})
-    updated = patch(loc_service, image.id, [add_loc("http://h/1")])
+    updated = patch(loc_service, image.id, [add_loc("http://192.0.2.10/1")])
     assert (updated.status, updated.size, [loc.url for loc in updated.locations]) == \
-        ("active", 10, ["http://h/1"])
+        ("active", 10, ["http://192.0.2.10/1"])
 
 
 def test_unreachable_location_is_400(loc_service: ImageService) -> None:
     image = loc_service.create(MEMBER_A, {})
-    assert fails(loc_service, image.id, [add_loc("http://h/missing")]) == \
+    assert fails(loc_service, image.id, [add_loc("http://192.0.2.10/missing")]) == \
         (400, "Invalid location")
 
 
@@ -350,44 +355,45 @@ def test_add_location_on_deactivated_image_is_409(loc_service: ImageService) -> 
     image = loc_service.create(MEMBER_A, {})
     image.status = "deactivated"
     loc_service.repo.save(image)
-    assert fails(loc_service, image.id, [add_loc("http://h/1")])[0] == 409
+    assert fails(loc_service, image.id, [add_loc("http://192.0.2.10/1")])[0] == 409
 
 
 def test_location_quota_is_413(tmp_path: Path) -> None:
-    stores = RecordingStores(sizes={"http://h/1": 10, "http://h/2": 10})
+    stores = RecordingStores(sizes={"http://192.0.2.10/1": 10, "http://192.0.2.10/2": 10})
     service = make_service(tmp_path, {"DEFAULT": {"show_multiple_locations": True,
-                                                  "image_location_quota": 1}}, stores)
+                                                  "image_location_quota": 1},
+                                      **LOCATION_HOST_ALLOWED}, stores)
     image = service.create(MEMBER_A, {})
-    patch(service, image.id, [add_loc("http://h/1")])
-    assert fails(service, image.id, [add_loc("http://h/2")])[0] == 413
+    patch(service, image.id, [add_loc("http://192.0.2.10/1")])
+    assert fails(service, image.id, [add_loc("http://192.0.2.10/2")])[0] == 413
 
 
 def test_remove_last_location_is_403(loc_service: ImageService) -> None:
     image = loc_service.create(MEMBER_A, {})
-    patch(loc_service, image.id, [add_loc("http://h/1")])
+    patch(loc_service, image.id, [add_loc("http://192.0.2.10/1")])
     assert fails(loc_service, image.id, [{"op": "remove", "path": "/locations/0"}],
                  ctx=ADMIN) == (403, "Cannot remove last location in the image.")
 
 
 def test_remove_location_deletes_its_data_after_saving(loc_service: ImageService) -> None:
     image = loc_service.create(MEMBER_A, {})
-    patch(loc_service, image.id, [add_loc("http://h/1"), add_loc("http://h/2")])
+    patch(loc_service, image.id, [add_loc("http://192.0.2.10/1"), add_loc("http://192.0.2.10/2")])
     updated = patch(loc_service, image.id, [{"op": "remove", "path": "/locations/0"}],
                     ctx=ADMIN)
     assert ([loc.url for loc in updated.active_locations], loc_service.stores.deleted) == \
-        (["http://h/2"], ["http://h/1"])
+        (["http://192.0.2.10/2"], ["http://192.0.2.10/1"])
 
 
 def test_member_cannot_remove_locations(loc_service: ImageService) -> None:
     image = loc_service.create(MEMBER_A, {})
-    patch(loc_service, image.id, [add_loc("http://h/1"), add_loc("http://h/2")])
+    patch(loc_service, image.id, [add_loc("http://192.0.2.10/1"), add_loc("http://192.0.2.10/2")])
     assert fails(loc_service, image.id, [{"op": "remove", "path": "/locations/0"}]) == \
         (403, "You are not authorized to complete delete_image_location action.")
 
 
 def test_replace_locations_of_image_with_data_is_400(loc_service: ImageService) -> None:
     image = loc_service.create(MEMBER_A, {})
-    image.locations = [Location(url="http://h/1")]
+    image.locations = [Location(url="http://192.0.2.10/1")]
     loc_service.repo.save(image)
-    value = [{"url": "http://h/2", "metadata": {}}]
+    value = [{"url": "http://192.0.2.10/2", "metadata": {}}]
     assert fails(loc_service, image.id, [rep("/locations", value)])[0] == 400

@@ -94,6 +94,18 @@ def test_unauthenticated_admin_context_passes_admin_only_rules(enforcer) -> None
     assert enforcer.check(RequestContext.admin(), "publicize_image", image_target(None))
 
 
+def test_caller_without_project_does_not_own_an_image_without_owner(enforcer) -> None:
+    assert not enforcer.check(user(None, "member"), "modify_image", image_target(None))
+
+
+def test_project_named_none_does_not_own_an_image_without_owner(enforcer) -> None:
+    assert not enforcer.check(user("None", "member"), "modify_image", image_target(None))
+
+
+def test_caller_without_project_cannot_create_an_image_without_owner(enforcer) -> None:
+    assert not enforcer.check(user(None, "member"), "add_image", image_target(None))
+
+
 def test_reader_can_show_own_private_image(enforcer: policy.Enforcer) -> None:
     assert enforcer.check(user(A, "reader"), "get_image", image_target(A))
 

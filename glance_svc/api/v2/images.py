@@ -11,19 +11,24 @@ import webob
 from glance_svc.api.v2 import views
 from glance_svc.api.wsgi import ApiRequest, json_response, no_content
 from glance_svc.domain import image_patch, listing
+from glance_svc.domain.image import Image
 
 
-def _view(req: ApiRequest, image: object) -> dict[str, object]:
-    return views.image_view(image, req.deps.conf, req.context,  # type: ignore[arg-type]
-                            readable=req.deps.images.readable(req.context))
+def _view(req: ApiRequest, image: Image) -> dict[str, object]:
+    service = req.deps.images
+    [shown] = service.locations_shown(req.context, [image])
+    return views.image_view(image, req.deps.conf, locations_shown=shown,
+                            readable=service.readable(req.context))
 
 
 def index(req: ApiRequest) -> webob.Response:
     """GET /v2/images: one page, with ``first``/``next`` links that keep the query."""
     params = list(req.GET.items())
-    images, next_marker = req.deps.images.list(req.context, params)
-    body = {"images": views.images_view(images, req.deps.conf, req.context,
-                                       req.deps.images.readable(req.context)),
+    service = req.deps.images
+    images, next_marker = service.list(req.context, params)
+    body = {"images": views.images_view(images, req.deps.conf,
+                                       service.locations_shown(req.context, images),
+                                       service.readable(req.context)),
             **listing.page_links(params, next_marker),
             "schema": views.IMAGES_SCHEMA}
     return json_response(body)

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from oslo_config import cfg
 
-from glance_svc.domain.image import DEACTIVATED, HIDDEN_PROPERTIES, Image, Member
-
-if TYPE_CHECKING:
-    from oslo_context.context import RequestContext
+from glance_svc.domain.image import HIDDEN_PROPERTIES, Image, Member
 
 IMAGE_SCHEMA = "/v2/schemas/image"
 IMAGES_SCHEMA = "/v2/schemas/images"
@@ -55,15 +52,16 @@ class ViewOptions(NamedTuple):
                    bool(_option(conf, "enabled_backends")))
 
 
-def image_view(image: Image, conf: cfg.ConfigOpts, ctx: RequestContext,
+def image_view(image: Image, conf: cfg.ConfigOpts, *, locations_shown: bool,
                options: ViewOptions | None = None,
                readable: Callable[[str], bool] | None = None) -> dict[str, Any]:
     """The body of one image: custom properties, base fields, and the optional
     ``locations`` / ``direct_url`` / ``stores`` that the config turns on.
 
-    Locations of a deactivated image are withheld from non-admins (an empty list), as
-    Glance does, since they would bypass the download block. ``readable`` hides the
-    custom properties that property protections keep from this request.
+    Without ``locations_shown`` (the domain's ``ImageService.locations_shown``) the
+    image's data stays where it is unsaid: ``locations`` is an empty list, and neither
+    ``direct_url`` nor ``stores`` appear, as in Glance. ``readable`` hides the custom
+    properties that property protections keep from this request.
     """
     if options is None:
         options = ViewOptions.from_conf(conf)
@@ -89,9 +87,7 @@ def image_view(image: Image, conf: cfg.ConfigOpts, ctx: RequestContext,
         "created_at": isotime(image.created_at),
         "updated_at": isotime(image.updated_at),
     })
-    locations = image.active_locations
-    if image.status == DEACTIVATED and not ctx.is_admin:
-        locations = []
+    locations = image.active_locations if locations_shown else []
     if options.show_locations:
         view["locations"] = [{"url": loc.url, "metadata": dict(loc.metadata)}
                              for loc in locations]
@@ -108,10 +104,11 @@ def image_view(image: Image, conf: cfg.ConfigOpts, ctx: RequestContext,
     return view
 
 
-def images_view(images: list[Image], conf: cfg.ConfigOpts, ctx: RequestContext,
+def images_view(images: list[Image], conf: cfg.ConfigOpts, locations_shown: list[bool],
                 readable: Callable[[str], bool] | None = None) -> list[dict[str, Any]]:
     options = ViewOptions.from_conf(conf)
-    return [image_view(image, conf, ctx, options, readable) for image in images]
+    return [image_view(image, conf, locations_shown=shown, options=options, readable=readable)
+            for image, shown in zip(images, locations_shown, strict=True)]
 
 
 def member_view(member: Member) -> dict[str, Any]:
