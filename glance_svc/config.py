@@ -28,6 +28,7 @@ _OPT_MODULES: tuple[str, ...] = (
     "glance_svc.domain.images",
     "glance_svc.domain.quotas",
     "glance_svc.domain.imports",
+    "glance_svc.domain.ownership",
     "glance_svc.domain.property_protections",
     "glance_svc.store.backends",
     "glance_svc.store.upload",

@@ -56,8 +56,11 @@ READ_ONLY = frozenset({
 })
 RESERVED = frozenset({"location", "deleted", "deleted_at", "locations"})
 RESERVED_PREFIX = "os_glance"
+# Who runs the upload, stage or import in flight (``glance_svc.domain.ownership``).
+OPERATION_OWNER = "os_glance_operation_owner"
 # Internal properties stripped from every response.
-HIDDEN_PROPERTIES = frozenset({"os_glance_stage_host", "os_glance_hash_op_host"})
+HIDDEN_PROPERTIES = frozenset({"os_glance_stage_host", "os_glance_hash_op_host",
+                               OPERATION_OWNER})
 
 
 def utcnow() -> dt.datetime:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from oslo_config import cfg
 
 from glance_svc import errors
-from glance_svc.domain import quotas
+from glance_svc.domain import ownership, quotas
 from glance_svc.domain.image import (
     ACTIVE,
     DEACTIVATED,
@@ -131,7 +131,11 @@ class ImageDataService:
                 raise errors.LimitExceeded(limit.message)
 
     def watcher(self, image_id: str, status: str) -> Callable[[], None]:
-        """A check for long transfers: 410 as soon as the image is deleted meanwhile."""
+        """A check for long transfers: 410 as soon as the image is deleted meanwhile.
+
+        It also keeps this process's ownership heartbeat fresh, so crash recovery on
+        another host does not take the transfer for dead.
+        """
         def watch() -> None:
             try:
                 current = self.repo.get(image_id)
@@ -139,6 +143,7 @@ class ImageDataService:
                 raise errors.Gone(gone_message(image_id)) from None
             if current.status != status:
                 raise errors.Gone(gone_message(image_id))
+            ownership.heartbeat(self.repo, current, self.conf.operation_owner_timeout)
         return watch
 
     def inspection(self, image: Image) -> FormatInspection:
@@ -159,6 +164,7 @@ class ImageDataService:
         self.check_announced(declared_size if declared_size is not None else body_length,
                              limits)
         previous = image.transition(SAVING)
+        ownership.claim(image)
         self.repo.save(image, from_status=previous)
 
         stream = UploadStream(
@@ -193,6 +199,7 @@ class ImageDataService:
                 update(image)
             if set_active and image.status != ACTIVE:
                 image.transition(ACTIVE)
+            ownership.release(image)
             return self.repo.save(image, from_status=from_status)
         except (errors.NotFound, errors.StaleStatus) as exc:
             raise errors.Gone(gone_message(image_id)) from exc
@@ -212,6 +219,7 @@ class ImageDataService:
                 return
             image.clear_data()
             image.transition(QUEUED)
+            ownership.release(image)
             self.repo.save(image, from_status=from_status)
         except (errors.NotFound, errors.StaleStatus) as exc:
             if isinstance(cause, errors.Gone):
@@ -242,6 +250,7 @@ class ImageDataService:
         self.check_announced(declared_size if declared_size is not None else body_length,
                              limits)
         previous = image.transition(UPLOADING)
+        ownership.claim(image)
         self.repo.save(image, from_status=previous)
         if self.stores.staging.delete(image_id):
             # A queued image has no legitimate staged data: a leftover of a crash.
@@ -266,6 +275,7 @@ class ImageDataService:
             host = self.conf.worker_self_reference_url or self.conf.public_endpoint
             if host:
                 image.properties["os_glance_stage_host"] = host
+            ownership.release(image)  # staged data at rest waits for an import
             self.repo.save(image, from_status=UPLOADING)
         except (errors.NotFound, errors.StaleStatus) as exc:
             raise errors.Gone(gone_message(image_id)) from exc
