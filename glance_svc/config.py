@@ -37,6 +37,7 @@ _OPT_MODULES: tuple[str, ...] = (
     "glance_svc.db.api",
     "glance_svc.registry.client",
     "glance_svc.scrubber",
+    "glance_svc.recovery",
 )
 
 DEFAULT_CONFIG_DIR = "/etc/glance"
