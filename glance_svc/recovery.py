@@ -299,12 +299,14 @@ def run_forever(conf: cfg.ConfigOpts, stop: threading.Event) -> None:
     from glance_svc.db import api as db_api
     from glance_svc.store.backends import StoreGateway
 
-    stores = StoreGateway(conf)
-    lock = RecoveryLock(stores.staging.directory)
+    lock: RecoveryLock | None = None
     recovery: CrashRecovery | None = None
     try:
         while not stop.is_set():
             try:
+                if lock is None:
+                    stores = StoreGateway(conf)
+                    lock = RecoveryLock(stores.staging.directory)
                 if lock.try_acquire():
                     if recovery is None:
                         recovery = CrashRecovery(conf, db_api.get_repository(conf), stores)
@@ -318,7 +320,8 @@ def run_forever(conf: cfg.ConfigOpts, stop: threading.Event) -> None:
                 return
             stop.wait(conf.recovery_interval)
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def start(conf: cfg.ConfigOpts) -> threading.Event:
