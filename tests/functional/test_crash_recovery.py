@@ -141,17 +141,23 @@ def recovered(api: ApiClient, image_id: str) -> dict:
     return image
 
 
+def kill_mid_transfer(server: GlanceServer, api: ApiClient, image_id: str, target: str
+                      ) -> dict:
+    """PUT a slow body to ``/file`` or ``/stage``, kill its worker; the recovered image."""
+    directory = server.images_dir if target == "file" else server.staging_dir
+    body = SlowBody()
+    request = slow_put(api, f"/v2/images/{image_id}/{target}", body)
+    kill_holder(server, directory / image_id)
+    body.release.set()
+    request.join(WAIT)
+    return recovered(api, image_id)
+
+
 # -- killed mid-upload ---------------------------------------------------------------------
 def test_upload_of_a_killed_worker_returns_to_queued_with_no_data(crash_server):
     api = ApiClient(crash_server.url)
     image_id = new_image(api)
-    body = SlowBody()
-    request = slow_put(api, f"/v2/images/{image_id}/file", body)
-    kill_holder(crash_server, crash_server.images_dir / image_id)
-    body.release.set()
-    request.join(WAIT)
-
-    image = recovered(api, image_id)
+    image = kill_mid_transfer(crash_server, api, image_id, "file")
     assert (image["size"], image["checksum"], image["os_hash_value"]) == (None, None, None)
     wait_until(lambda: data_files(crash_server.images_dir) == [], "the partial file is gone")
 
@@ -159,12 +165,7 @@ def test_upload_of_a_killed_worker_returns_to_queued_with_no_data(crash_server):
 def test_upload_retry_after_a_killed_worker_succeeds(crash_server):
     api = ApiClient(crash_server.url)
     image_id = new_image(api)
-    body = SlowBody()
-    request = slow_put(api, f"/v2/images/{image_id}/file", body)
-    kill_holder(crash_server, crash_server.images_dir / image_id)
-    body.release.set()
-    request.join(WAIT)
-    recovered(api, image_id)
+    kill_mid_transfer(crash_server, api, image_id, "file")
 
     assert api.upload(image_id, BODY).status_code == 204
     image = api.get(f"/v2/images/{image_id}").json()
@@ -193,13 +194,7 @@ def test_live_slow_upload_is_left_alone_by_recovery(crash_server):
 def test_stage_of_a_killed_worker_returns_to_queued_and_restaging_works(crash_server):
     api = ApiClient(crash_server.url)
     image_id = new_image(api)
-    body = SlowBody()
-    request = slow_put(api, f"/v2/images/{image_id}/stage", body)
-    kill_holder(crash_server, crash_server.staging_dir / image_id)
-    body.release.set()
-    request.join(WAIT)
-
-    image = recovered(api, image_id)
+    image = kill_mid_transfer(crash_server, api, image_id, "stage")
     assert image["size"] is None
     wait_until(lambda: data_files(crash_server.staging_dir) == [], "the staged part is gone")
     response = api.put(f"/v2/images/{image_id}/stage", data=BODY, headers=OCTET)
