@@ -162,12 +162,12 @@ class CrashRecovery:
         """
         if not self.owner_is_dead(image):
             return False
-        seen = image.properties.get(OPERATION_OWNER)
+        claimed_by = image.properties.get(OPERATION_OWNER)
         try:
             image = self.repo.get(image.id)
         except errors.NotFound:
             return False
-        if image.properties.get(OPERATION_OWNER) != seen:
+        if image.properties.get(OPERATION_OWNER) != claimed_by:
             return False
         partial = self._partial_files(image)
         try:
@@ -175,8 +175,8 @@ class CrashRecovery:
         except (errors.StaleStatus, errors.NotFound):
             LOG.info("Image %s changed while it was being recovered; left alone", image.id)
             return False
-        for path, seen in partial:
-            if filestore.remove_if_unchanged(path, seen):
+        for path, before in partial:
+            if filestore.remove_if_unchanged(path, before):
                 LOG.info("Image %s: removed partial data %s", image.id, path)
         for location in dropped:
             try:
