@@ -131,6 +131,14 @@ def slow_put(api: ApiClient, path: str, body: SlowBody) -> Request:
                                         headers=OCTET, timeout=WAIT))
 
 
+def client(server: GlanceServer) -> ApiClient:
+    """An API client that opens a connection per request: a kept-alive connection may
+    belong to the worker the test kills, and would be reset under the next request."""
+    api = ApiClient(server.url)
+    api.session.headers["Connection"] = "close"
+    return api
+
+
 def new_image(api: ApiClient) -> str:
     return api.create_image(disk_format="raw", container_format="bare")["id"]
 
@@ -155,7 +163,7 @@ def kill_mid_transfer(server: GlanceServer, api: ApiClient, image_id: str, targe
 
 # -- killed mid-upload ---------------------------------------------------------------------
 def test_upload_of_a_killed_worker_returns_to_queued_with_no_data(crash_server):
-    api = ApiClient(crash_server.url)
+    api = client(crash_server)
     image_id = new_image(api)
     image = kill_mid_transfer(crash_server, api, image_id, "file")
     assert (image["size"], image["checksum"], image["os_hash_value"]) == (None, None, None)
@@ -163,7 +171,7 @@ def test_upload_of_a_killed_worker_returns_to_queued_with_no_data(crash_server):
 
 
 def test_upload_retry_after_a_killed_worker_succeeds(crash_server):
-    api = ApiClient(crash_server.url)
+    api = client(crash_server)
     image_id = new_image(api)
     kill_mid_transfer(crash_server, api, image_id, "file")
 
@@ -174,7 +182,7 @@ def test_upload_retry_after_a_killed_worker_succeeds(crash_server):
 
 
 def test_live_slow_upload_is_left_alone_by_recovery(crash_server):
-    api = ApiClient(crash_server.url)
+    api = client(crash_server)
     image_id = new_image(api)
     body = SlowBody()
     request = slow_put(api, f"/v2/images/{image_id}/file", body)
@@ -192,7 +200,7 @@ def test_live_slow_upload_is_left_alone_by_recovery(crash_server):
 
 # -- killed mid-stage ----------------------------------------------------------------------
 def test_stage_of_a_killed_worker_returns_to_queued_and_restaging_works(crash_server):
-    api = ApiClient(crash_server.url)
+    api = client(crash_server)
     image_id = new_image(api)
     image = kill_mid_transfer(crash_server, api, image_id, "stage")
     assert image["size"] is None
@@ -246,11 +254,10 @@ def test_import_of_a_killed_worker_returns_to_queued_unlocked_and_retry_works(
         {**recovery_conf(), "import_filtering_opts": {"allowed_hosts": "127.0.0.1",
                                                       "allowed_ports": port}},
         database_url=database_url, workers=2)
-    api = ApiClient(server.url)
+    api = client(server)
     image_id = new_image(api)
     assert web_download(api, image_id, port).status_code == 202
     kill_holder(server, server.staging_dir / image_id)
-    api = ApiClient(server.url)  # the old session's connection died with the worker
 
     image = recovered(api, image_id)
     assert "os_glance_import_task" not in image
@@ -294,7 +301,7 @@ def test_orphaned_files_within_the_grace_period_are_kept(sweep_server):
 
 
 def test_old_files_that_an_image_claims_are_kept(sweep_server):
-    api = ApiClient(sweep_server.url)
+    api = client(sweep_server)
     active = api.active_image(BODY)["id"]
     staged = new_image(api)
     assert api.put(f"/v2/images/{staged}/stage", data=BODY, headers=OCTET).status_code == 204
@@ -307,7 +314,7 @@ def test_old_files_that_an_image_claims_are_kept(sweep_server):
 
 
 def test_old_store_file_of_a_queued_image_is_removed(sweep_server):
-    api = ApiClient(sweep_server.url)
+    api = client(sweep_server)
     image_id = new_image(api)
     path = plant(sweep_server.images_dir, 2 * HOUR, name=image_id)
     wait_until(lambda: not path.exists(), "the unclaimed file is removed")
