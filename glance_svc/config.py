@@ -14,7 +14,7 @@ from typing import Protocol
 from oslo_config import cfg
 from oslo_log import log
 
-from glance_svc import scrubber
+from glance_svc import recovery, scrubber
 from glance_svc.api import app as api_app
 from glance_svc.api import server as api_server
 from glance_svc.api import versions as api_versions
@@ -25,6 +25,7 @@ from glance_svc.domain import (
     image_data,
     images,
     imports,
+    ownership,
     policy,
     property_protections,
     quotas,
@@ -55,6 +56,7 @@ _OPT_MODULES: tuple[OptModule, ...] = (
     images,
     quotas,
     imports,
+    ownership,
     image_data,
     transfers,
     property_protections,
@@ -64,6 +66,7 @@ _OPT_MODULES: tuple[OptModule, ...] = (
     db_api,
     registry_client,
     scrubber,
+    recovery,
 )
 
 DEFAULT_CONFIG_DIR = "/etc/glance"

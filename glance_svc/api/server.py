@@ -90,8 +90,14 @@ def gunicorn_settings(conf: cfg.ConfigOpts, default_port: int) -> dict[str, Any]
     return settings
 
 
-def serve(load_app: Callable[[], Any], settings: dict[str, Any], proc_name: str) -> None:
-    """Run gunicorn in the foreground until it is told to stop."""
+def serve(load_app: Callable[[], Any], settings: dict[str, Any], proc_name: str,
+          on_worker_start: Callable[[], object] | None = None) -> None:
+    """Run gunicorn in the foreground until it is told to stop.
+
+    ``on_worker_start`` runs in each worker once it is set up (gunicorn's
+    ``post_worker_init``): the place for per-worker background threads, which must not
+    be started in the master before it forks.
+    """
     from gunicorn.app.base import BaseApplication
 
     class _Application(BaseApplication):
@@ -100,6 +106,8 @@ def serve(load_app: Callable[[], Any], settings: dict[str, Any], proc_name: str)
                 if value is not None:
                     self.cfg.set(key, value)
             self.cfg.set("proc_name", proc_name)
+            if on_worker_start is not None:
+                self.cfg.set("post_worker_init", lambda _worker: on_worker_start())
 
         def load(self) -> Any:
             return load_app()
@@ -107,7 +115,8 @@ def serve(load_app: Callable[[], Any], settings: dict[str, Any], proc_name: str)
     _Application().run()
 
 
-def run_paste_service(conf: cfg.ConfigOpts, prog: str, default_port: int) -> int:
+def run_paste_service(conf: cfg.ConfigOpts, prog: str, default_port: int,
+                      on_worker_start: Callable[[], object] | None = None) -> int:
     """Serve ``<prog>[-<flavor>]`` from ``<prog>-paste.ini`` until stopped; 1 on bad config.
 
     The paste file is found in the parent process, so a missing one fails once, with a
@@ -121,5 +130,6 @@ def run_paste_service(conf: cfg.ConfigOpts, prog: str, default_port: int) -> int
     except (ValueError, app.PasteConfigNotFound) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 1
-    serve(lambda: app.load_paste_app(conf, prog, paste_file), settings, proc_name=prog)
+    serve(lambda: app.load_paste_app(conf, prog, paste_file), settings, proc_name=prog,
+          on_worker_start=on_worker_start)
     return 0

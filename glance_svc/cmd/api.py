@@ -3,7 +3,8 @@
     glance-api --config-file /etc/glance/glance-api.conf
 
 The paste file is found as described in ``glance_svc.api.app``; the server is gunicorn,
-configured by ``bind_host``, ``bind_port``, ``workers`` and the TLS options.
+configured by ``bind_host``, ``bind_port``, ``workers`` and the TLS options. Every worker
+starts the crash-recovery thread of ``glance_svc.recovery``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from glance_svc import config
+from glance_svc import config, recovery
 from glance_svc.api import server
 
 DEFAULT_PORT = 9292
@@ -33,7 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"glance-api: {exc}", file=sys.stderr)
         return 1
-    return server.run_paste_service(conf, "glance-api", DEFAULT_PORT)
+    # Each worker runs a crash-recovery thread; a lock lets one of them make the passes.
+    return server.run_paste_service(conf, "glance-api", DEFAULT_PORT,
+                                    on_worker_start=lambda: recovery.start(conf))
 
 
 if __name__ == "__main__":

@@ -70,8 +70,10 @@ RESERVED_PREFIX = "os_glance"
 IMPORT_LOCK = "os_glance_import_task"
 # The API node holding an image's staged data (set by stage, dropped by import).
 STAGE_HOST = "os_glance_stage_host"
+# Who runs the upload, stage or import in flight (``glance_svc.domain.ownership``).
+OPERATION_OWNER = "os_glance_operation_owner"
 # Internal properties stripped from every response.
-HIDDEN_PROPERTIES = frozenset({STAGE_HOST, "os_glance_hash_op_host"})
+HIDDEN_PROPERTIES = frozenset({STAGE_HOST, "os_glance_hash_op_host", OPERATION_OWNER})
 # Statuses whose ``size`` counts against ``user_storage_quota``: the images that hold, or
 # are receiving, data.
 STORAGE_COUNTED = frozenset({SAVING, ACTIVE, DEACTIVATED, UPLOADING, IMPORTING})

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from oslo_config import cfg
 
 from glance_svc import errors
-from glance_svc.domain import quotas
+from glance_svc.domain import ownership, quotas
 from glance_svc.domain.background import BackgroundTasks
 from glance_svc.domain.image import (
     ACTIVE,
@@ -120,6 +120,7 @@ class ImageDataService(DataPathService):
         self.transfers.check_announced(declared_size if declared_size is not None else body_length,
                              limits)
         previous = image.transition(SAVING)
+        ownership.claim(image)
         self.repo.save(image, from_status=previous)
 
         stream = UploadStream(
@@ -154,6 +155,7 @@ class ImageDataService(DataPathService):
                 update(image)
             if set_active and image.status != ACTIVE:
                 image.transition(ACTIVE)
+            ownership.release(image)
             # The storage quota is checked again as the data is recorded, under a lock
             # on the owner's images: parallel uploads cannot together overshoot it.
             return self.repo.save(image, from_status=from_status,
@@ -176,6 +178,7 @@ class ImageDataService(DataPathService):
                 return
             image.clear_data()
             image.transition(QUEUED)
+            ownership.release(image)
             self.repo.save(image, from_status=from_status)
         except (errors.NotFound, errors.StaleStatus) as exc:
             if isinstance(cause, errors.Gone):
@@ -198,6 +201,7 @@ class ImageDataService(DataPathService):
         self.transfers.check_announced(declared_size if declared_size is not None else body_length,
                              limits)
         previous = image.transition(UPLOADING)
+        ownership.claim(image)
         self.repo.save(image, from_status=previous)
         if self.stores.staging.delete(image_id):
             # A queued image has no legitimate staged data: a leftover of a crash.
@@ -221,6 +225,7 @@ class ImageDataService(DataPathService):
             image.size = size
             if self.stage_host:
                 image.properties[STAGE_HOST] = self.stage_host
+            ownership.release(image)  # staged data at rest waits for an import
             self.repo.save(image, from_status=UPLOADING,
                            limits=quotas.Limits.from_conf(self.conf))
         except (errors.NotFound, errors.StaleStatus) as exc:

@@ -16,8 +16,10 @@ answered 202 and carried out on a worker thread of this API process:
 - the staged data is removed and the lock released at the end, whatever happened.
 
 A background thread is enough here: each worker imports what it accepted, the staging
-directory is shared by the workers of a node, and a crash mid-import leaves a lock that
-expires after an hour, as in Glance.
+directory is shared by the workers of a node. The lock records its owner process
+(``glance_svc.domain.ownership``), so a worker killed mid-import is noticed and its
+import undone by crash recovery (``glance_svc.recovery``); a lock with no recorded owner
+still expires after an hour, as in Glance.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from oslo_config import cfg
 
 from glance_svc import errors
+from glance_svc.domain import ownership
 from glance_svc.domain.image import (
     ACTIVE,
     IMPORT_LOCK,
@@ -250,6 +253,7 @@ class ImportService(DataPathService):
         failed = [s for s in _csv(image.properties.get(FAILED)) if s not in task.stores]
         image.properties[FAILED] = ",".join(failed)
         image.properties.pop(STAGE_HOST, None)
+        ownership.claim(image)
         if task.method != "copy-image":
             image.transition(IMPORTING)
         try:
@@ -425,6 +429,7 @@ class ImportService(DataPathService):
         if image.properties.get(IMPORT_LOCK) != task.id:
             return
         image.properties.pop(IMPORT_LOCK, None)
+        ownership.release(image)
         image.properties[IMPORTING_TO] = ""
         image.properties.setdefault(FAILED, "")
         try:

@@ -109,6 +109,19 @@ class ImageRepository(Protocol):
         """Images in ``pending_delete`` soft-deleted at or before ``deleted_before``,
         with their locations (any location status), oldest first (for the scrubber)."""
 
+    def list_with_property(self, name: str) -> list[Image]:
+        """Non-deleted images that carry property ``name``, with their locations.
+
+        Crash recovery lists the images whose in-flight operation records an owner.
+        """
+
+    def statuses(self, image_ids: list[str]) -> dict[str, str]:
+        """The status of each of ``image_ids`` that has a row, soft-deleted or not.
+
+        An id with no row at all is absent from the answer. The orphan sweep asks which
+        files in a store still belong to an image (``pending_delete`` rows do).
+        """
+
     def purge(self, age_in_days: int, max_rows: int) -> dict[str, int]:
         """Hard-delete soft-deleted rows older than the cut-off from every table but
         ``images``; at most ``max_rows`` per table (-1: all). Returns rows per table."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from oslo_config import cfg
 
 from glance_svc import errors
-from glance_svc.domain import quotas
+from glance_svc.domain import ownership, quotas
 from glance_svc.domain.image import STORAGE_COUNTED, Image, Location
 from glance_svc.store.format_check import FormatInspection
 from glance_svc.store.upload import Limit, StreamResult, quota_limit, size_cap_limit
@@ -85,7 +85,11 @@ class Transfers:
                 raise errors.LimitExceeded(limit.message)
 
     def watcher(self, image_id: str, status: str) -> Callable[[], None]:
-        """A check for long transfers: 410 as soon as the image is deleted meanwhile."""
+        """A check for long transfers: 410 as soon as the image is deleted meanwhile.
+
+        It also keeps this process's ownership heartbeat fresh, so crash recovery on
+        another host does not take the transfer for dead.
+        """
         def watch() -> None:
             try:
                 current = self.repo.get(image_id)
@@ -93,6 +97,7 @@ class Transfers:
                 raise errors.Gone(gone_message(image_id)) from None
             if current.status != status:
                 raise errors.Gone(gone_message(image_id))
+            ownership.heartbeat(self.repo, current, self.conf.operation_owner_timeout)
         return watch
 
     def inspection(self, image: Image) -> FormatInspection:

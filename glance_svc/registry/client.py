@@ -265,6 +265,12 @@ class RegistryRepository:
         return self._call(  # type: ignore[no-any-return]
             "list_pending_delete", deleted_before=deleted_before, limit=limit)
 
+    def list_with_property(self, name: str) -> list[Image]:
+        return self._call("list_with_property", name=name)  # type: ignore[no-any-return]
+
+    def statuses(self, image_ids: list[str]) -> dict[str, str]:
+        return self._call("statuses", image_ids=image_ids)  # type: ignore[no-any-return]
+
     def purge(self, age_in_days: int, max_rows: int) -> dict[str, int]:
         return self._call(  # type: ignore[no-any-return]
             "purge", age_in_days=age_in_days, max_rows=max_rows)

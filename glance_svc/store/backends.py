@@ -448,6 +448,24 @@ class StoreGateway:
         except gs_exc.Forbidden as exc:
             raise errors.Forbidden(str(exc)) from exc
 
+    def file_data_dirs(self) -> list[str]:
+        """Every directory a file store writes image data to (crash recovery sweeps them).
+
+        Data in other drivers (rbd, swift, s3 ...) is not listed: their drivers remove
+        what a failed write left, but a killed process leaves it for the operator.
+        """
+        dirs: list[str] = []
+        for backend in self._backends.values():
+            if not backend.is_file:
+                continue
+            driver = backend.driver
+            if getattr(driver, "multiple_datadirs", False):
+                for paths in driver.priority_data_map.values():
+                    dirs.extend(p for p in paths if p not in dirs)
+            elif driver.datadir not in dirs:
+                dirs.append(driver.datadir)
+        return dirs
+
     def delete_staged(self, image_id: str) -> None:
         """Remove the staged data of ``image_id`` (none is fine)."""
         self.staging.delete(image_id)

@@ -88,6 +88,21 @@ def remove_quietly(path: str) -> bool:
     return True
 
 
+def remove_if_unchanged(path: str, seen: os.stat_result) -> bool:
+    """Delete ``path`` only if it is still the file ``seen`` describes (same inode).
+
+    Crash recovery looks at a dead operation's partial file, then gives the image back;
+    a retry may start at once and create a new file at the same path, which must live.
+    """
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    if (now.st_dev, now.st_ino) != (seen.st_dev, seen.st_ino):
+        return False
+    return remove_quietly(path)
+
+
 class StagingArea:
     """The directory where glance-direct and web-download park data before import.
 

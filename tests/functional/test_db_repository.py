@@ -717,3 +717,25 @@ def test_purge_refuses_a_negative_age_or_row_limit(repo: SqlImageRepository, age
         repo.purge(age, max_rows)
     with pytest.raises(errors.BadRequest):
         repo.purge_images(age, max_rows)
+
+
+# --- crash recovery's queries ---------------------------------------------------------
+def test_list_with_property_finds_only_live_images_carrying_it(
+        repo: SqlImageRepository) -> None:
+    owned = repo.create(_image(properties={"os_glance_operation_owner": "h/1/t/0"}))
+    repo.create(_image(properties={"os_distro": "cirros"}))
+    gone = repo.create(_image(properties={"os_glance_operation_owner": "h/2/t/0"}))
+    repo.mark_deleted(gone, status="deleted")
+
+    assert [i.id for i in repo.list_with_property("os_glance_operation_owner")] == [owned.id]
+
+
+def test_statuses_include_soft_deleted_rows_and_omit_unknown_ids(
+        repo: SqlImageRepository) -> None:
+    queued = repo.create(_image())
+    pending = repo.create(_image(status="active", locations=[Location("file:///p")]))
+    pending.locations[0].status = "pending_delete"
+    repo.mark_deleted(pending, status="pending_delete")
+
+    assert repo.statuses([queued.id, pending.id, "no-such-image"]) == {
+        queued.id: "queued", pending.id: "pending_delete"}

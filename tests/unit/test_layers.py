@@ -34,8 +34,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                   "glance_svc.registry.wire")),
     # The domain services: rules, policy, quotas, the image state machine's callers.
     ("domain", ("glance_svc.domain",)),
-    # The WSGI applications and the scrubber, each of which composes the services.
-    ("apps", ("glance_svc.api", "glance_svc.registry", "glance_svc.scrubber")),
+    # The WSGI applications, the scrubber and crash recovery, each of which composes the
+    # services.
+    ("apps", ("glance_svc.api", "glance_svc.registry", "glance_svc.scrubber",
+              "glance_svc.recovery")),
     # Entry points and the catalogue of every option (it imports every declaring module).
     ("entry", ("glance_svc.cmd", "glance_svc.config", "glance_svc.config_check")),
 )

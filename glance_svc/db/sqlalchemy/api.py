@@ -388,6 +388,23 @@ class SqlImageRepository:
         with self.engine.connect() as conn:
             return rows.load_images(conn, conn.execute(stmt).all())
 
+    def list_with_property(self, name: str) -> list[Image]:
+        owned = sa.select(image_properties.c.image_id).where(
+            image_properties.c.name == name, image_properties.c.deleted == sa.false())
+        stmt = sa.select(images).where(images.c.deleted == sa.false(),
+                                       images.c.id.in_(owned)).order_by(images.c.id)
+        with self.engine.connect() as conn:
+            return rows.load_images(conn, conn.execute(stmt).all())
+
+    def statuses(self, image_ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(image_ids), _PURGE_CHUNK):
+                chunk = image_ids[start:start + _PURGE_CHUNK]
+                found.update(conn.execute(sa.select(images.c.id, images.c.status)
+                                          .where(images.c.id.in_(chunk))).tuples().all())
+        return found
+
     def purge(self, age_in_days: int, max_rows: int) -> dict[str, int]:
         cutoff = _cutoff(age_in_days, max_rows)
         counts: dict[str, int] = {}
