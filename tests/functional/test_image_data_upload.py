@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import OCTET, ApiClient
+from tests.fixtures.raw_http import read_answers
 from tests.fixtures.service import GlanceServer
 from tests.unit.test_format_samples import qcow2_image, vmdk_image
 
@@ -350,35 +351,18 @@ def test_image_deleted_during_upload_is_410_and_data_removed(api, server):
     assert image["id"] not in server.stored_files()
 
 
-def read_response(sock: socket.socket) -> tuple[str, bytes]:
-    """One HTTP/1.1 response with a Content-Length: (status line, body)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += sock.recv(65536)
-    head, body = data.split(b"\r\n\r\n", 1)
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    while len(body) < length:
-        body += sock.recv(65536)
-    return head.split(b"\r\n")[0].decode(), body[:length]
-
-
 def test_connection_is_reusable_after_a_content_length_upload(api, server):
     image = raw_image(api)
     data = os.urandom(3_000_000)
-    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
         sock.sendall(
             f"PUT /v2/images/{image['id']}/file HTTP/1.1\r\nHost: x\r\n"
             f"Content-Type: application/octet-stream\r\nContent-Length: {len(data)}\r\n\r\n"
             .encode() + data
             + f"GET /v2/images/{image['id']}/file HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        assert read_response(sock)[0] == "HTTP/1.1 204 No Content"
-        status, body = read_response(sock)
-    assert status == "HTTP/1.1 200 OK"
-    assert body == data
+        answers = read_answers(sock, 2)
+    assert [answer.status for answer in answers] == [204, 200]
+    assert answers[1].body == data
 
 
 def test_client_closing_mid_content_length_body_leaves_queued_image(api, server):
