@@ -157,10 +157,10 @@ PY
   glance+=(wheel)
   keystone=("keystone==30.0.0" "gunicorn==27.0.1" "PyMySQL==1.2.4")
   clients=("python-openstackclient==10.5.0" "openstacksdk==4.22.0")
-  # the openstacksdk glance_keystone puts into its deploy venv, when the role pins another one
+  # the openstacksdk the glance role's keystone stage puts into its deploy venv, when the role pins another one
   local sdk
   sdk=$("$py" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1])).get("glance_keystone_openstacksdk_version", ""))' \
-        "$root/roles/glance_keystone/defaults/main.yml" 2>/dev/null || true)
+        "$root/roles/glance/defaults/main.yml" 2>/dev/null || true)
   local -a deploysdk=()
   [ -n "$sdk" ] && deploysdk=("openstacksdk==$sdk")
   want=$(printf '%s\n' "${glance[@]}" -- "${keystone[@]}" -- "${clients[@]}" -- "${deploysdk[@]}" | sha256sum | cut -c1-16)

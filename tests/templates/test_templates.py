@@ -1,6 +1,6 @@
 """The config templates render, parse, and set only options glance_svc really reads.
 
-The files are rendered by the glance_config role itself (playbooks/render_config.yml),
+The files are rendered by the glance role's config stage (playbooks/render_config.yml),
 once with the role defaults and once with every feature switched on, so what is checked
 is exactly what an operator gets. A misspelt option must fail here, never be ignored.
 """
@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -24,10 +25,12 @@ ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 CONF_FILES = ["glance-api.conf", "glance-registry.conf", "glance-scrubber.conf",
               "glance-manage.conf"]
+FULL_VARS = ROOT / "playbooks/vars/render_full.yml"
 VARIANTS = {
     "defaults": [],
-    "full": ["-e", f"@{ROOT / 'playbooks/vars/render_full.yml'}"],
+    "full": ["-e", f"@{FULL_VARS}"],
 }
+PASTE_FILES = ["glance-api-paste.ini", "glance-registry-paste.ini"]
 
 
 def render(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -55,12 +58,44 @@ def test_every_option_is_one_glance_svc_reads_and_parses(rendered: Path, name: s
     assert config_check.problems([str(rendered / name)]) == []
 
 
-@pytest.mark.parametrize("name", [*CONF_FILES, "glance-api-paste.ini",
-                                  "glance-registry-paste.ini"])
+@pytest.mark.parametrize("name", [*CONF_FILES, *PASTE_FILES])
 def test_ini_file_parses(rendered: Path, name: str) -> None:
     parser = configparser.RawConfigParser(strict=True, interpolation=None)
     parser.read_string((rendered / name).read_text())
     assert parser.sections()
+
+
+def _sections(text: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """An INI file as PasteDeploy sees it: sections and options in order, case kept."""
+    parser = configparser.RawConfigParser(strict=True, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(text)
+    return [(section, list(parser.items(section))) for section in parser.sections()]
+
+
+def _overrides(rendered: Path, name: str) -> dict[str, dict[str, str]]:
+    """The variant's override dict of a paste file (glance_api_paste_ini_overrides ...)."""
+    if not rendered.parent.name.startswith("render-full"):
+        return {}
+    variable = "glance_" + name.removeprefix("glance-").replace("-", "_").replace(".", "_")
+    return yaml.safe_load(FULL_VARS.read_text()).get(variable + "_overrides") or {}
+
+
+@pytest.mark.parametrize("name", PASTE_FILES)
+def test_paste_file_is_the_packaged_one_with_its_healthcheck_path_and_overrides(
+        rendered: Path, name: str) -> None:
+    """glance_svc/etc holds the one source of each pipeline; the template only renders it.
+
+    With the defaults this is the packaged file itself, but for the healthcheck's disable
+    file, which follows glance_config_dir.
+    """
+    expected = configparser.RawConfigParser(strict=True, interpolation=None)
+    expected.optionxform = str  # type: ignore[assignment,method-assign]
+    expected.read_string((ROOT / "glance_svc/etc" / name).read_text())
+    expected.set("app:healthcheck", "disable_by_file_path", f"{rendered}/healthcheck_disable")
+    expected.read_dict(_overrides(rendered, name))
+    assert _sections((rendered / name).read_text()) == [
+        (section, list(expected.items(section))) for section in expected.sections()]
 
 
 def test_policy_file_names_only_known_rules(rendered: Path) -> None:
@@ -103,15 +138,34 @@ from glance_svc.api import app
 conf = config.parse_args(["--config-file", sys.argv[1]], prog="glance-api")
 wsgi = app.load_paste_app(conf, "glance-api", app.find_paste_file(conf, "glance-api-paste.ini"))
 codes = {p: webob.Request.blank(p).get_response(wsgi).status_int for p in ("/", "/versions")}
-print(json.dumps(codes))
+preflight = webob.Request.blank("/versions", method="OPTIONS", headers={
+    "Origin": "https://dashboard.example.org", "Access-Control-Request-Method": "GET"})
+cors = preflight.get_response(wsgi).headers.get("Access-Control-Allow-Origin")
+print(json.dumps({"codes": codes, "cors": cors}))
 """
 
 
-def test_api_paste_file_loads_the_pipeline_of_the_configured_flavor(rendered: Path) -> None:
+@pytest.fixture(scope="module")
+def loaded(rendered: Path) -> dict[str, Any]:
+    """What the API app loaded from the rendered files answers (see LOAD_APP)."""
     result = subprocess.run([sys.executable, "-c", LOAD_APP, str(rendered / "glance-api.conf")],
                             capture_output=True, text=True, check=False, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"/": 300, "/versions": 200}
+    answers: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return answers
+
+
+def test_api_paste_file_loads_the_pipeline_of_the_configured_flavor(
+        loaded: dict[str, Any]) -> None:
+    assert loaded["codes"] == {"/": 300, "/versions": 200}
+
+
+def test_api_paste_file_takes_cors_from_glance_api_conf(rendered: Path,
+                                                        loaded: dict[str, Any]) -> None:
+    """The full variant sets [cors] allowed_origin in glance-api.conf; the defaults none."""
+    conf = configparser.RawConfigParser(interpolation=None)
+    conf.read(rendered / "glance-api.conf")
+    assert loaded["cors"] == conf.get("cors", "allowed_origin", fallback=None)
 
 
 def test_a_misspelt_option_in_an_override_is_reported(tmp_path: Path) -> None:

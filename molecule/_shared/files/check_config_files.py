@@ -1,5 +1,6 @@
-"""Parse every file glance_config rendered into a folder: ini files with configparser, YAML
-with PyYAML. Prints one line per file and exits non-zero when any file does not parse.
+"""Parse every file the glance role's config stage rendered into a folder: ini files with
+configparser, YAML with PyYAML. Prints one line per file and exits non-zero when any file
+does not parse.
 
 Run with glance_svc's venv python (it has PyYAML through oslo.policy).
 """
