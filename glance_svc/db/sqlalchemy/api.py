@@ -401,8 +401,9 @@ class SqlImageRepository:
         with self.engine.connect() as conn:
             for start in range(0, len(image_ids), _PURGE_CHUNK):
                 chunk = image_ids[start:start + _PURGE_CHUNK]
-                found.update(conn.execute(sa.select(images.c.id, images.c.status)
-                                          .where(images.c.id.in_(chunk))).tuples().all())
+                rows = conn.execute(sa.select(images.c.id, images.c.status)
+                                    .where(images.c.id.in_(chunk)))
+                found.update((image_id, status) for image_id, status in rows)
         return found
 
     def purge(self, age_in_days: int, max_rows: int) -> dict[str, int]:
