@@ -11,6 +11,10 @@ Starts its own glance-api (no-auth flavor, file store, SQLite in a temp dir unle
 * download MB/s of that image (best of three; the server sends it with sendfile);
 * creates/s of 500 metadata-only `POST /v2/images`, one after the other;
 * median and p95 latency of `GET /v2/images?limit=100` with 1000 images in the database;
+* the same list, and a page sorted by name after a marker, at 1k, 10k and 100k images
+  (the rows beyond the first thousand are inserted straight into the database, so this
+  takes seconds, not an hour of API calls): with every listing query served by an index
+  the figures stay flat as the catalogue grows;
 * peak RSS of the server processes (gunicorn master and workers);
 
 and, as the ceilings those figures live under, md5 and sha512 hashing speed and a plain
@@ -22,6 +26,7 @@ is printed with the results). Everything it writes goes to a temp dir it removes
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import http.client
 import json
@@ -33,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +47,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import sqlalchemy as sa  # noqa: E402
+
+from glance_svc.db.sqlalchemy.models import images as images_table  # noqa: E402
 from tests.fixtures.service import GlanceServer  # noqa: E402
 
 MB = 1_000_000
@@ -273,6 +282,41 @@ def timed(action: Callable[[], Any]) -> float:
     return time.perf_counter() - started
 
 
+def fill_images(database_url: str, total: int) -> int:
+    """Insert public active image rows until the database holds ``total``; returns the count.
+
+    Straight through SQL in batches, bypassing the API: creating 100,000 images over HTTP
+    would take the bench longer than everything else together.
+    """
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            count = conn.execute(sa.select(sa.func.count()).select_from(images_table)).scalar_one()
+            start = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            for first in range(count, total, 10_000):
+                conn.execute(sa.insert(images_table), [
+                    {"id": str(uuid.uuid4()), "name": f"bench-bulk-{n:06d}", "status": "active",
+                     "visibility": "public", "disk_format": "raw", "container_format": "bare",
+                     "size": n, "created_at": start + dt.timedelta(milliseconds=n),
+                     "updated_at": start}
+                    for n in range(first, min(total, first + 10_000))])
+            return max(count, total)
+    finally:
+        engine.dispose()
+
+
+def list_latencies(api: Api, path: str, requests: int) -> list[float]:
+    """Seconds per ``GET path``, ``requests`` times one after the other."""
+    latencies = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        status, body = api.call("GET", path)
+        latencies.append(time.perf_counter() - started)
+        if status != 200:
+            raise RuntimeError(f"list {path} -> {status}: {body[:500]!r}")
+    return latencies
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -384,20 +428,16 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Row]:
             count += len(page["images"])
             path = page.get("next")
         say(f"{args.list_requests} x GET /v2/images?limit=100 over {count} images")
-        latencies = []
         cpu.start()
-        for _ in range(args.list_requests):
-            started = time.perf_counter()
-            status, body = api.call("GET", "/v2/images?limit=100")
-            latencies.append(time.perf_counter() - started)
-            if status != 200:
-                raise RuntimeError(f"list -> {status}: {body[:500]!r}")
+        latencies = list_latencies(api, "/v2/images?limit=100", args.list_requests)
         list_cpu = cpu_seconds(server.process.pid) - cpu.mark
         results.append(Row(f"list limit=100 ({count} images), median",
                            f"{statistics.median(latencies) * 1000:.1f} ms", "< 10 ms",
                            f"{list_cpu:.1f} s ({list_cpu / len(latencies) * 1000:.1f} ms/list)"))
         results.append(Row("list limit=100, p95",
                            f"{percentile(latencies, 0.95) * 1000:.1f} ms"))
+
+        results += list_scaling(api, server.database_url, args.list_scale_requests)
 
         processes = process_tree(server.process.pid)
         per_process = [status_kib(pid, "VmHWM") / 1024 for pid in processes]
@@ -410,6 +450,28 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Row]:
         server.stop()
     return results + [Row("", "")] + [Row("machine: " + r.metric, r.value, r.target, r.cpu)
                                        for r in machine]
+
+
+LIST_SCALES = (1_000, 10_000, 100_000)
+
+
+def list_scaling(api: Api, database_url: str, requests: int) -> list[Row]:
+    """Median list latencies at each of ``LIST_SCALES`` images: they should not grow."""
+    rows = []
+    for scale in LIST_SCALES:
+        count = fill_images(database_url, scale)
+        marker = api.json("GET", "/v2/images?limit=1&sort=name:asc")["images"][0]["id"]
+        say(f"{requests} x 2 lists over {count} images")
+        plain = list_latencies(api, "/v2/images?limit=100", requests)
+        sorted_ = list_latencies(api, f"/v2/images?limit=100&sort=name:asc&marker={marker}",
+                                 requests)
+        rows.append(Row(f"list limit=100 at {count:,} images, median / p95",
+                        f"{statistics.median(plain) * 1000:.1f} / "
+                        f"{percentile(plain, 0.95) * 1000:.1f} ms", "flat"))
+        rows.append(Row(f"  sort=name:asc after a marker at {count:,}",
+                        f"{statistics.median(sorted_) * 1000:.1f} / "
+                        f"{percentile(sorted_, 0.95) * 1000:.1f} ms", "flat"))
+    return rows
 
 
 def say(message: str) -> None:
@@ -442,6 +504,8 @@ def main() -> int:
     parser.add_argument("--creates", type=int, default=500)
     parser.add_argument("--list-images", type=int, default=1000)
     parser.add_argument("--list-requests", type=int, default=1000)
+    parser.add_argument("--list-scale-requests", type=int, default=200,
+                        help="requests per list at each of 1k/10k/100k images (200)")
     parser.add_argument("--tmpdir", help="where to put the temporary data (default: $TMPDIR)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (for logs)")
     args = parser.parse_args()
