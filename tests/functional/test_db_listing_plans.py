@@ -21,7 +21,12 @@ import pytest
 import sqlalchemy as sa
 
 from glance_svc.db.sqlalchemy.api import SqlImageRepository
-from glance_svc.db.sqlalchemy.models import image_properties, image_tags, images
+from glance_svc.db.sqlalchemy.models import (
+    image_members,
+    image_properties,
+    image_tags,
+    images,
+)
 from glance_svc.domain.query import SORT_KEYS, ImageQuery
 from tests.fixtures import mariadb as dbfix
 
@@ -55,7 +60,11 @@ def _image_row(n: int) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def catalogue(module_repo: SqlImageRepository) -> Iterator[SqlImageRepository]:
-    """``CATALOGUE`` images with a tag and a property each, inserted in bulk, analysed."""
+    """``CATALOGUE`` images with a tag and a property each, inserted in bulk, analysed.
+
+    Shared images have three members each: with an empty ``image_members`` the planners
+    pick its ``deleted`` index for the membership test, which real data would not.
+    """
     repo = dbfix.empty(module_repo)
     rows = [_image_row(n) for n in range(CATALOGUE)]
     with repo.engine.begin() as conn:
@@ -67,6 +76,11 @@ def catalogue(module_repo: SqlImageRepository) -> Iterator[SqlImageRepository]:
             {"image_id": row["id"], "name": "os_distro", "value": f"distro-{n % 10}",
              "created_at": T0}
             for n, row in enumerate(rows)])
+        conn.execute(sa.insert(image_members), [
+            {"image_id": row["id"], "member": f"project-{(n + k) % 40:02d}",
+             "status": ("accepted", "pending")[k % 2], "created_at": T0}
+            for n, row in enumerate(rows) if row["visibility"] == "shared"
+            for k in range(1, 4)])
         if repo.engine.dialect.name == "mysql":
             conn.exec_driver_sql("ANALYZE TABLE images, image_tags, image_properties, "
                                  "image_members")
