@@ -21,12 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from glance_svc.db.sqlalchemy.api import SqlImageRepository
-from glance_svc.db.sqlalchemy.models import (
-    image_members,
-    image_properties,
-    image_tags,
-    images,
-)
+from glance_svc.db.sqlalchemy.models import image_members, image_properties, image_tags, images
 from glance_svc.domain.query import SORT_KEYS, ImageQuery
 from tests.fixtures import mariadb as dbfix
 
