@@ -168,6 +168,43 @@ def test_api_paste_file_takes_cors_from_glance_api_conf(rendered: Path,
     assert loaded["cors"] == conf.get("cors", "allowed_origin", fallback=None)
 
 
+def _option(conf_file: Path, section: str, option: str) -> str | None:
+    conf = configparser.RawConfigParser(interpolation=None)
+    conf.read(conf_file)
+    return conf.get(section, option, fallback=None)
+
+
+def test_the_default_flavor_authenticates_with_keystone(rendered: Path) -> None:
+    assert _option(rendered / "glance-api.conf", "paste_deploy", "flavor") == "keystone"
+
+
+def test_no_authentication_is_refused_without_glance_allow_unauthenticated(
+        tmp_path: Path) -> None:
+    result = render(tmp_path / "etc", "-e", json.dumps({"glance_paste_flavor": ""}))
+    assert result.returncode != 0
+    assert "or, for a lab, set glance_allow_unauthenticated: true" in result.stdout
+    assert not (tmp_path / "etc").exists()
+
+
+def test_allowed_no_authentication_warns_and_listens_on_loopback_only(tmp_path: Path) -> None:
+    out = tmp_path / "etc"
+    result = render(out, "-e", json.dumps({"glance_paste_flavor": "",
+                                           "glance_allow_unauthenticated": True}))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNING: no authentication" in result.stdout
+    assert _option(out / "glance-api.conf", "DEFAULT", "bind_host") == "127.0.0.1"
+    assert _option(out / "glance-registry.conf", "DEFAULT", "bind_host") == "127.0.0.1"
+
+
+def test_an_explicit_bind_host_wins_over_the_loopback_default(tmp_path: Path) -> None:
+    out = tmp_path / "etc"
+    result = render(out, "-e", json.dumps({"glance_paste_flavor": "",
+                                           "glance_allow_unauthenticated": True,
+                                           "glance_api_bind_host": "0.0.0.0"}))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _option(out / "glance-api.conf", "DEFAULT", "bind_host") == "0.0.0.0"
+
+
 def test_a_misspelt_option_in_an_override_is_reported(tmp_path: Path) -> None:
     overrides = tmp_path / "typo.json"
     overrides.write_text(json.dumps({"glance_api_conf_overrides": {"DEFAULT": {"bind_prot": 1}}}))
