@@ -71,7 +71,7 @@ from glance_svc.domain.imports import FAILED, IMPORTING_TO
 from glance_svc.store import filestore
 
 if TYPE_CHECKING:
-    from glance_svc.db.repository import ImageRepository
+    from glance_svc.domain.repository import ImageRepository
     from glance_svc.store.backends import StoreGateway
 
 LOG = logging.getLogger(__name__)

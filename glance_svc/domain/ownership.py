@@ -40,8 +40,8 @@ from glance_svc import errors
 from glance_svc.domain.image import OPERATION_OWNER
 
 if TYPE_CHECKING:
-    from glance_svc.db.repository import ImageRepository
     from glance_svc.domain.image import Image
+    from glance_svc.domain.repository import ImageRepository
 
 LOG = logging.getLogger(__name__)
 
