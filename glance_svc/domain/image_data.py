@@ -122,6 +122,8 @@ class ImageDataService(DataPathService):
         previous = image.transition(SAVING)
         ownership.claim(image)
         self.repo.save(image, from_status=previous)
+        for path in self.stores.discard_leftover_files(image_id):
+            LOG.warning("Removed stale data %s of queued image %s", path, image_id)
 
         stream = UploadStream(
             body, expected_size=declared_size, body_length=body_length, limits=limits,

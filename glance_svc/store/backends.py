@@ -466,6 +466,21 @@ class StoreGateway:
                 dirs.append(driver.datadir)
         return dirs
 
+    def discard_leftover_files(self, image_id: str) -> list[str]:
+        """Remove files named ``image_id`` from every file store; the paths removed.
+
+        Only for an image that has just moved from ``queued`` to ``saving``: a queued
+        image has no data, so such a file is what a killed upload left, which crash
+        recovery removes only after it has given the image back. A retry that comes in
+        between would otherwise find the path taken and fail.
+        """
+        removed = []
+        for directory in self.file_data_dirs():
+            path = os.path.join(directory, image_id)
+            if filestore.remove_quietly(path):
+                removed.append(path)
+        return removed
+
     def delete_staged(self, image_id: str) -> None:
         """Remove the staged data of ``image_id`` (none is fine)."""
         self.staging.delete(image_id)

@@ -376,3 +376,14 @@ def test_client_closing_mid_content_length_body_leaves_queued_image(api, server)
     sock.close()
     assert_clean_queued(wait_status(api, image["id"], "queued"))
     assert image["id"] not in server.stored_files()
+
+
+def test_upload_replaces_a_file_a_killed_upload_left_for_a_queued_image(api, server):
+    """Crash recovery gives the image back before it removes the partial file; a retry
+    that comes in between must not find the path taken (it was a 409)."""
+    image = raw_image(api)
+    (server.images_dir / image["id"]).write_bytes(b"partial data of a killed upload")
+    data = os.urandom(100_000)
+
+    assert api.upload(image["id"], data).status_code == 204
+    assert api.get(f"/v2/images/{image['id']}/file").content == data
