@@ -60,6 +60,17 @@ def all_modules() -> dict[str, pathlib.Path]:
     return {module_name(p): p for p in sorted(PACKAGE_DIR.rglob("*.py"))}
 
 
+def import_base(name: str, is_package: bool, node: ast.ImportFrom) -> str:
+    """The absolute module a ``from ... import`` in module ``name`` reads from."""
+    base = node.module or ""
+    if node.level:
+        anchor = name.split(".")
+        anchor = anchor if is_package else anchor[:-1]
+        anchor = anchor[:len(anchor) - node.level + 1]
+        base = ".".join(anchor + ([base] if base else []))
+    return base
+
+
 def imported_modules(name: str, path: pathlib.Path, known: set[str]) -> Iterator[str]:
     """The glance_svc modules ``name`` imports, anywhere in its text."""
     is_package = path.name == "__init__.py"
@@ -69,12 +80,7 @@ def imported_modules(name: str, path: pathlib.Path, known: set[str]) -> Iterator
                 if alias.name in known:
                     yield alias.name
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = name.split(".")
-                anchor = anchor if is_package else anchor[:-1]
-                anchor = anchor[:len(anchor) - node.level + 1]
-                base = ".".join(anchor + ([base] if base else []))
+            base = import_base(name, is_package, node)
             for alias in node.names:
                 candidate = f"{base}.{alias.name}"
                 if candidate in known:
@@ -94,12 +100,7 @@ def missing_modules(name: str, path: pathlib.Path, known: set[str]) -> Iterator[
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = name.split(".")
-                anchor = anchor if is_package else anchor[:-1]
-                anchor = anchor[:len(anchor) - node.level + 1]
-                base = ".".join(anchor + ([base] if base else []))
+            base = import_base(name, is_package, node)
             targets = [base]
         else:
             continue
