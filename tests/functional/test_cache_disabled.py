@@ -48,3 +48,8 @@ def test_without_a_cache_2_17_is_current_and_the_cache_versions_are_absent(
 def test_without_a_cache_the_cache_version_prefixes_get_the_versions_document(
         admin: ApiClient, version: str) -> None:
     assert admin.get(f"/{version}/images").status_code == 300
+
+
+def test_the_cache_filter_without_a_cache_directory_stops_the_start(make_server) -> None:  # noqa: ANN001
+    with pytest.raises(RuntimeError, match="image_cache_dir is not set"):
+        make_server(paste_flavor="trusted-auth+caching")
