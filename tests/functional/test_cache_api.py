@@ -8,11 +8,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import PROJECT_A, ApiClient, outcome
+from tests.fixtures import cache as cache_fixtures
+from tests.fixtures.cache import cache_node, cache_now, cached
 from tests.fixtures.service import GlanceServer
 
 JSON = {"Accept": "application/json"}
@@ -23,37 +24,14 @@ MAX_SIZE = 3000
 @pytest.fixture(scope="module")
 def cache_server(database_url: str, tmp_path_factory: pytest.TempPathFactory
                  ) -> Iterator[GlanceServer]:
-    workdir = tmp_path_factory.mktemp("glance-cache")
-    conf = {"DEFAULT": {"image_cache_dir": str(workdir / "cache"),
-                        "image_cache_max_size": MAX_SIZE,
-                        "worker_self_reference_url": NODE_URL}}
-    with GlanceServer(workdir, conf, paste_flavor="trusted-auth+caching",
-                      database_url=database_url) as srv:
+    with cache_node(tmp_path_factory.mktemp("glance-cache"), database_url, NODE_URL,
+                    image_cache_max_size=MAX_SIZE) as srv:
         yield srv
 
 
-@pytest.fixture
-def admin(cache_server: GlanceServer) -> ApiClient:
-    return ApiClient(cache_server.url).as_user(PROJECT_A, roles="admin,member,reader")
-
-
-@pytest.fixture
-def cache_dir(cache_server: GlanceServer) -> Path:
-    return Path(cache_server.conf["DEFAULT"]["image_cache_dir"])
-
-
-def cached(admin: ApiClient) -> dict[str, dict[str, Any]]:
-    return {e["image_id"]: e for e in admin.get("/v2/cache").json()["cached_images"]}
-
-
-def cache_now(admin: ApiClient, image_id: str) -> dict[str, Any]:
-    """Queue the image and wait until this node lists it as cached."""
-    assert admin.put(f"/v2/cache/{image_id}").status_code == 202
-    deadline = time.monotonic() + 30
-    while image_id not in cached(admin):
-        assert time.monotonic() < deadline, "the image was never cached"
-        time.sleep(0.1)
-    return cached(admin)[image_id]
+# The shared fixtures over this module's cache_server.
+admin = cache_fixtures.admin
+cache_dir = cache_fixtures.cache_dir
 
 
 @pytest.fixture

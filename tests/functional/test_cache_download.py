@@ -15,6 +15,8 @@ import pytest
 import requests
 
 from tests.conftest import PROJECT_A, PROJECT_B, ApiClient
+from tests.fixtures import cache as cache_fixtures
+from tests.fixtures.cache import cache_node, cached, wait_cached
 from tests.fixtures.service import GlanceServer
 
 DATA = bytes(range(256)) * 8
@@ -23,12 +25,14 @@ DATA = bytes(range(256)) * 8
 @pytest.fixture(scope="module")
 def cache_server(database_url: str, tmp_path_factory: pytest.TempPathFactory
                  ) -> Iterator[GlanceServer]:
-    workdir = tmp_path_factory.mktemp("glance-cache-download")
-    conf = {"DEFAULT": {"image_cache_dir": str(workdir / "cache"),
-                        "worker_self_reference_url": "http://node-a.example:9292"}}
-    with GlanceServer(workdir, conf, paste_flavor="trusted-auth+caching",
-                      database_url=database_url) as srv:
+    with cache_node(tmp_path_factory.mktemp("glance-cache-download"), database_url,
+                    "http://node-a.example:9292") as srv:
         yield srv
+
+
+# The shared fixtures over this module's cache_server.
+admin = cache_fixtures.admin
+cache_dir = cache_fixtures.cache_dir
 
 
 @pytest.fixture
@@ -37,36 +41,16 @@ def owner(cache_server: GlanceServer) -> ApiClient:
 
 
 @pytest.fixture
-def admin(cache_server: GlanceServer) -> ApiClient:
-    return ApiClient(cache_server.url).as_user(PROJECT_A, roles="admin,member,reader")
-
-
-@pytest.fixture
-def cache_dir(cache_server: GlanceServer) -> Path:
-    return Path(cache_server.conf["DEFAULT"]["image_cache_dir"])
-
-
-@pytest.fixture
 def image(owner: ApiClient) -> dict[str, Any]:
     return owner.active_image(DATA)
 
 
 def entry(admin: ApiClient, image_id: str) -> dict[str, Any] | None:
-    listing = admin.get("/v2/cache").json()["cached_images"]
-    return next((e for e in listing if e["image_id"] == image_id), None)
+    return cached(admin).get(image_id)
 
 
 def download(client: ApiClient, image_id: str, **headers: str) -> requests.Response:
     return client.get(f"/v2/images/{image_id}/file", headers=headers)
-
-
-def filled(admin: ApiClient, image_id: str) -> dict[str, Any]:
-    """The cache entry, once the tee of a download has recorded it."""
-    deadline = time.monotonic() + 10
-    while (found := entry(admin, image_id)) is None:
-        assert time.monotonic() < deadline, "the download was never cached"
-        time.sleep(0.05)
-    return found
 
 
 def test_the_first_download_fills_the_cache(owner: ApiClient, admin: ApiClient,
@@ -74,7 +58,7 @@ def test_the_first_download_fills_the_cache(owner: ApiClient, admin: ApiClient,
     assert entry(admin, image["id"]) is None
     response = download(owner, image["id"])
     assert (response.status_code, response.content) == (200, DATA)
-    assert filled(admin, image["id"])["hits"] == 0
+    assert wait_cached(admin, image["id"])["hits"] == 0
     assert (cache_dir / image["id"]).read_bytes() == DATA
 
 
@@ -82,7 +66,7 @@ def test_a_cached_image_is_served_from_the_cache(
         owner: ApiClient, admin: ApiClient, image: dict[str, Any],
         cache_server: GlanceServer) -> None:
     download(owner, image["id"])
-    filled(admin, image["id"])
+    wait_cached(admin, image["id"])
     (cache_server.images_dir / image["id"]).unlink()  # only the cache has it now
     response = download(owner, image["id"])
     assert (response.status_code, response.content) == (200, DATA)
@@ -103,7 +87,7 @@ def test_a_range_read_is_not_cached(owner: ApiClient, admin: ApiClient,
 def test_a_range_read_of_a_cached_image_is_honoured(owner: ApiClient, admin: ApiClient,
                                                     image: dict[str, Any]) -> None:
     download(owner, image["id"])
-    filled(admin, image["id"])
+    wait_cached(admin, image["id"])
     response = download(owner, image["id"], Range="bytes=10-19")
     assert (response.status_code, response.content) == (206, DATA[10:20])
     assert response.headers["Content-Range"] == f"bytes 10-19/{len(DATA)}"
@@ -113,21 +97,21 @@ def test_a_range_read_of_a_cached_image_is_honoured(owner: ApiClient, admin: Api
 def test_a_cached_private_image_stays_invisible_to_other_projects(
         owner: ApiClient, admin: ApiClient, image: dict[str, Any]) -> None:
     download(owner, image["id"])
-    filled(admin, image["id"])
+    wait_cached(admin, image["id"])
     assert download(owner.as_user(PROJECT_B), image["id"]).status_code == 404
 
 
 def test_a_cached_image_needs_the_download_policy(owner: ApiClient, admin: ApiClient,
                                                   image: dict[str, Any]) -> None:
     download(owner, image["id"])
-    filled(admin, image["id"])
+    wait_cached(admin, image["id"])
     assert download(owner.as_user(PROJECT_A, roles="reader"), image["id"]).status_code == 403
 
 
 def test_a_deactivated_cached_image_is_403_for_its_owner(
         owner: ApiClient, admin: ApiClient, image: dict[str, Any]) -> None:
     download(owner, image["id"])
-    filled(admin, image["id"])
+    wait_cached(admin, image["id"])
     assert owner.post(f"/v2/images/{image['id']}/actions/deactivate").status_code == 204
     assert download(owner, image["id"]).status_code == 403
     assert download(admin, image["id"]).content == DATA
@@ -149,7 +133,7 @@ def test_deleting_an_image_drops_its_cached_copy(owner: ApiClient, admin: ApiCli
                                                  image: dict[str, Any],
                                                  cache_dir: Path) -> None:
     download(owner, image["id"])
-    filled(admin, image["id"])
+    wait_cached(admin, image["id"])
     assert owner.delete(f"/v2/images/{image['id']}").status_code == 204
     assert entry(admin, image["id"]) is None
     assert not (cache_dir / image["id"]).exists()
