@@ -208,3 +208,20 @@ def test_a_cache_lists_versions_2_14_2_16_and_2_18_as_current(admin: ApiClient) 
 
 def test_a_cache_accepts_the_2_18_url_prefix(admin: ApiClient) -> None:
     assert admin.get("/v2.18/cache").status_code == 200
+
+
+def test_tempest_image_caching_cycle(admin: ApiClient) -> None:
+    """tempest's ImageCachingTest.test_image_caching_cycle, step by step (spec §3.9)."""
+    member = admin.as_user(PROJECT_A)
+    assert member.get("/v2/cache").status_code == 403
+    assert admin.get("/v2/cache").status_code == 200
+    assert admin.put("/v2/cache/non-existing-image-id").status_code == 404
+    queued = admin.create_image(disk_format="raw", container_format="bare")
+    assert admin.put(f"/v2/cache/{queued['id']}").status_code == 400
+    image = admin.active_image(visibility="private")
+    cache_now(admin, image["id"])
+    assert admin.delete("/v2/cache").status_code == 204
+    listing = admin.get("/v2/cache").json()
+    assert (len(listing["queued_images"]), len(listing["cached_images"])) == (0, 0)
+    response = admin.delete("/v2/cache", headers={"x-image-cache-clear-target": "invalid"})
+    assert response.status_code == 400
