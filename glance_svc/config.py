@@ -20,6 +20,7 @@ from glance_svc.api import server as api_server
 from glance_svc.api import versions as api_versions
 from glance_svc.api.middleware import context as context_middleware
 from glance_svc.api.middleware import cors as cors_middleware
+from glance_svc.cache import service as cache_service
 from glance_svc.db import api as db_api
 from glance_svc.domain import (
     image_data,
@@ -53,6 +54,7 @@ _OPT_MODULES: tuple[OptModule, ...] = (
     api_versions,
     context_middleware,
     cors_middleware,
+    cache_service,
     images,
     quotas,
     imports,

@@ -12,10 +12,12 @@ assigning the attribute before first use.
 from __future__ import annotations
 
 import functools
+import socket
 
 from oslo_config import cfg
 
 from glance_svc.api import versions
+from glance_svc.cache.service import ImageCache
 from glance_svc.db import api as db_api
 from glance_svc.domain.background import BackgroundTasks
 from glance_svc.domain.image_data import ImageDataService
@@ -70,7 +72,16 @@ class AppDeps:
     def data(self) -> ImageDataService:
         return ImageDataService(self.conf, self.repo, self.stores, self.images,
                                 self.transfers, self.tasks,
-                                stage_host=versions.node_url(self.conf))
+                                stage_host=versions.node_url(self.conf), cache=self.cache)
+
+    @functools.cached_property
+    def cache(self) -> ImageCache:
+        # The node's identity in the shared cache records: its own URL, else its host
+        # name (the processes of one host share its cache directory). Not public_endpoint:
+        # every node behind a load balancer has the same one.
+        node = self.conf.worker_self_reference_url or f"host:{socket.getfqdn()}"
+        return ImageCache(self.conf, self.repo, self.policy, self.stores, self.transfers,
+                          self.tasks, node_url=node)
 
     @functools.cached_property
     def imports(self) -> ImportService:

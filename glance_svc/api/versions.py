@@ -34,14 +34,24 @@ def node_url(conf: cfg.ConfigOpts) -> str | None:
 
 
 def advertised_versions(conf: cfg.ConfigOpts) -> list[tuple[str, str]]:
-    """(id, status) pairs in the order Glance emits them."""
+    """(id, status) pairs in the order Glance emits them (spec part 2, §7.2).
+
+    The cache versions (2.14 cache API, 2.16 its 202, 2.18 clean and prune) are listed
+    when ``image_cache_dir`` is set, whatever the paste flavor; 2.18 is then CURRENT.
+    """
     multi_store = bool(conf.enabled_backends)
-    versions: list[tuple[str, str]] = [("v2.15", "SUPPORTED")]
+    if conf.image_cache_dir:
+        versions: list[tuple[str, str]] = [
+            ("v2.18", "CURRENT"), ("v2.17", "SUPPORTED"), ("v2.16", "SUPPORTED"),
+            ("v2.15", "SUPPORTED"), ("v2.14", "SUPPORTED")]
+    else:
+        versions = [("v2.15", "SUPPORTED")]
     if multi_store:
         versions += [(f"v2.{n}", "SUPPORTED") for n in range(13, 7, -1)]
     else:
         versions += [("v2.9", "SUPPORTED")]
-    versions += [("v2.17", "CURRENT")]
+    if not conf.image_cache_dir:
+        versions += [("v2.17", "CURRENT")]
     versions += [(f"v2.{n}", "SUPPORTED") for n in range(7, -1, -1)]
     return versions
 

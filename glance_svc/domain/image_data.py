@@ -54,6 +54,7 @@ from glance_svc.store.upload import StreamResult, UploadStream
 if TYPE_CHECKING:
     from oslo_context.context import RequestContext
 
+    from glance_svc.cache.service import ImageCache
     from glance_svc.domain.access import ImageAccess
     from glance_svc.domain.repository import ImageRepository
     from glance_svc.store.backends import StoredData, StoreGateway
@@ -89,10 +90,12 @@ class ImageDataService(DataPathService):
 
     def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, stores: StoreGateway,
                  images: ImageAccess, transfers: Transfers, tasks: BackgroundTasks, *,
-                 stage_host: str | None = None) -> None:
-        """``stage_host``: the URL of this API node, recorded on the images it stages."""
+                 stage_host: str | None = None, cache: ImageCache | None = None) -> None:
+        """``stage_host``: the URL of this API node, recorded on the images it stages;
+        ``cache``: the node's image cache, used by downloads that ask for it."""
         super().__init__(conf, repo, stores, images, transfers, tasks)
         self.stage_host = stage_host
+        self.cache = cache
 
     # -- shared checks -------------------------------------------------------------------
     @staticmethod
@@ -235,9 +238,10 @@ class ImageDataService(DataPathService):
 
     # -- download ------------------------------------------------------------------------
     def download(self, ctx: RequestContext, image_id: str, *, range_header: str | None,
-                 content_range_header: str | None, prefer: list[str] | None = None
-                 ) -> Download:
-        """GET /v2/images/{id}/file."""
+                 content_range_header: str | None, prefer: list[str] | None = None,
+                 use_cache: bool = False) -> Download:
+        """GET /v2/images/{id}/file; with ``use_cache`` (the cache filter is in the
+        pipeline) a whole-image read is served from, or copied into, the image cache."""
         image = self.images.get(ctx, image_id)
         if image.status == DEACTIVATED and not ctx.is_admin:
             raise errors.Forbidden("The requested image has been deactivated. Image data "
@@ -252,6 +256,11 @@ class ImageDataService(DataPathService):
         span = None
         if image.size is not None:
             span = requested_span(range_header, content_range_header, image.size)
+        cache = self.cache if use_cache and span is None else None
+        cached = cache.open_cached(image) if cache else None
+        if cached is not None:
+            return Download(status=200, body=cached, length=image.size or cached.length,
+                            checksum=image.checksum)
         body, last_error = None, None
         for location in locations:
             try:
@@ -269,6 +278,8 @@ class ImageDataService(DataPathService):
             raise last_error
         length = body.length if body.length is not None else (
             span.length if span else image.size)
+        if cache is not None:
+            body = cache.filling(image, body)
         return Download(status=206 if span else 200, body=body, length=length,
                         checksum=image.checksum, span=span)
 

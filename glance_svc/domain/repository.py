@@ -12,7 +12,7 @@ the functional suite runs against both.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import Any, Protocol
 
 from glance_svc.domain.image import Image, Member
 from glance_svc.domain.query import ImageQuery
@@ -129,3 +129,25 @@ class ImageRepository(Protocol):
     def purge_images(self, age_in_days: int, max_rows: int) -> int:
         """Hard-delete soft-deleted ``images`` rows older than the cut-off that no other
         table references any more. Returns the number of rows removed."""
+
+    # --- image cache (Glance's centralized_db driver) ---------------------------------
+    # The cached files live on each API node's disk; these records are the knowledge the
+    # nodes share. Every call but ``cache_nodes`` is about one node, named by its URL
+    # (``worker_self_reference_url``); a node's row is created on its first record.
+    def cache_add(self, node_url: str, image_id: str, size: int) -> None:
+        """Record that ``node_url`` holds ``image_id``: hits 0, both times now. Recording
+        it again starts the entry afresh."""
+
+    def cache_hit(self, node_url: str, image_id: str) -> None:
+        """One more hit and ``last_accessed`` now for that node's entry (none: no-op)."""
+
+    def cache_entries(self, node_url: str) -> list[dict[str, Any]]:
+        """The node's entries, least recently accessed first: ``id``, ``image_id``,
+        ``last_accessed`` and ``last_modified`` (UTC epoch seconds), ``size``, ``hits``,
+        ``checksum`` (always None, as in Glance)."""
+
+    def cache_forget(self, node_url: str, image_ids: list[str] | None = None) -> int:
+        """Remove the node's entries of ``image_ids`` (None: all); returns how many."""
+
+    def cache_nodes(self, image_id: str) -> list[str]:
+        """URLs of the nodes holding ``image_id`` in their cache, in URL order."""

@@ -277,3 +277,19 @@ class RegistryRepository:
 
     def purge_images(self, age_in_days: int, max_rows: int) -> int:
         return int(self._call("purge_images", age_in_days=age_in_days, max_rows=max_rows))
+
+    # --- image cache --------------------------------------------------------------------
+    def cache_add(self, node_url: str, image_id: str, size: int) -> None:
+        self._call("cache_add", node_url=node_url, image_id=image_id, size=size)
+
+    def cache_hit(self, node_url: str, image_id: str) -> None:
+        self._call("cache_hit", node_url=node_url, image_id=image_id)
+
+    def cache_entries(self, node_url: str) -> list[dict[str, Any]]:
+        return self._call("cache_entries", node_url=node_url)  # type: ignore[no-any-return]
+
+    def cache_forget(self, node_url: str, image_ids: list[str] | None = None) -> int:
+        return int(self._call("cache_forget", node_url=node_url, image_ids=image_ids))
+
+    def cache_nodes(self, image_id: str) -> list[str]:
+        return self._call("cache_nodes", image_id=image_id)  # type: ignore[no-any-return]

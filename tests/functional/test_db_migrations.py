@@ -24,7 +24,7 @@ def test_migrated_schema_matches_the_models(module_repo: SqlImageRepository) -> 
 
 def test_the_database_is_at_the_packaged_head(module_repo: SqlImageRepository) -> None:
     assert migrations.current_revision(module_repo.engine) == migrations.head_revision()
-    assert migrations.head_revision() == "0002_listing_indexes"
+    assert migrations.head_revision() == "0003_image_cache"
 
 
 def test_upgrading_an_up_to_date_database_does_nothing(module_repo: SqlImageRepository) -> None:

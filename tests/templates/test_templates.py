@@ -175,7 +175,18 @@ def _option(conf_file: Path, section: str, option: str) -> str | None:
 
 
 def test_the_default_flavor_authenticates_with_keystone(rendered: Path) -> None:
-    assert _option(rendered / "glance-api.conf", "paste_deploy", "flavor") == "keystone"
+    flavor = _option(rendered / "glance-api.conf", "paste_deploy", "flavor") or ""
+    assert flavor.split("+")[0] == "keystone"  # +cachemanagement: see the cache test
+
+
+def test_a_cache_directory_adds_the_cache_filter_to_the_flavor(rendered: Path) -> None:
+    api_conf = rendered / "glance-api.conf"
+    if rendered.parent.name.startswith("render-defaults"):
+        assert _option(api_conf, "DEFAULT", "image_cache_dir") is None
+        assert _option(api_conf, "paste_deploy", "flavor") == "keystone"
+        return
+    assert _option(api_conf, "DEFAULT", "image_cache_dir") == "/var/lib/glance/image-cache"
+    assert _option(api_conf, "paste_deploy", "flavor") == "keystone+cachemanagement"
 
 
 def test_no_authentication_is_refused_without_glance_allow_unauthenticated(

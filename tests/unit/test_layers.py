@@ -32,8 +32,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # registry client implements the same port as the SQL repository, so it sits beside it.
     ("adapters", ("glance_svc.store", "glance_svc.db", "glance_svc.registry.client",
                   "glance_svc.registry.wire")),
-    # The domain services: rules, policy, quotas, the image state machine's callers.
-    ("domain", ("glance_svc.domain",)),
+    # The domain services: rules, policy, quotas, the image state machine's callers; the
+    # image cache, whose rules the data service applies to downloads.
+    ("domain", ("glance_svc.domain", "glance_svc.cache")),
     # The WSGI applications, the scrubber and crash recovery, each of which composes the
     # services.
     ("apps", ("glance_svc.api", "glance_svc.registry", "glance_svc.scrubber",

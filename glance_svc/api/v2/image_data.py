@@ -16,6 +16,7 @@ from typing import Any
 import webob
 
 from glance_svc import errors
+from glance_svc.api.middleware.cache import CACHE_FILTER_KEY
 from glance_svc.api.wsgi import ApiRequest, no_content
 from glance_svc.store.bodies import FileBody
 
@@ -135,7 +136,8 @@ def download(req: ApiRequest) -> webob.Response:
     prefer = [s.strip() for s in req.GET.get("prefer", "").split(",") if s.strip()]
     result = req.deps.data.download(
         req.context, req.urlvars["image_id"], range_header=req.headers.get("Range"),
-        content_range_header=req.headers.get("Content-Range"), prefer=prefer)
+        content_range_header=req.headers.get("Content-Range"), prefer=prefer,
+        use_cache=bool(req.environ.get(CACHE_FILTER_KEY)))
     if result.status == 204 or result.body is None:
         return no_content()
     response = webob.Response(status=result.status, charset=None)

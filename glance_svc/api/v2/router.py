@@ -23,6 +23,7 @@ from glance_svc import errors
 from glance_svc.api import faults
 from glance_svc.api.deps import AppDeps
 from glance_svc.api.v2 import (
+    cache,
     discovery,
     image_data,
     images,
@@ -75,6 +76,14 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/images/{image_id}/locations", locations.index),
     Route("POST", "/images/{image_id}/locations", locations.create, body=True),
     Route("DELETE", "/stores/{store_id}/{image_id}", image_data.delete_from_store),
+    # the image cache (ids are not checked as UUIDs here: Glance's messages differ)
+    Route("GET", "/cache", cache.index),
+    Route("DELETE", "/cache", cache.clear),
+    Route("POST", "/cache/clean", cache.clean),
+    Route("POST", "/cache/prune", cache.prune),
+    Route("GET", "/cache/nodes/{cached_id}", cache.nodes),
+    Route("PUT", "/cache/{cached_id}", cache.queue),
+    Route("DELETE", "/cache/{cached_id}", cache.delete),
     # discovery
     Route("GET", "/info/import", discovery.import_info),
     Route("GET", "/info/stores", discovery.stores_info),

@@ -20,7 +20,7 @@ from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 
 from glance_svc import errors
-from glance_svc.db.sqlalchemy import changes, listing, rows
+from glance_svc.db.sqlalchemy import cache_records, changes, listing, rows
 from glance_svc.db.sqlalchemy import engine as engine_mod
 from glance_svc.db.sqlalchemy.changes import ImageChanges
 from glance_svc.db.sqlalchemy.models import (
@@ -430,6 +430,31 @@ class SqlImageRepository:
         with self.engine.begin() as conn:
             ids = _old_deleted_ids(conn, images, images.c.id, cutoff, max_rows, unreferenced)
             return _delete_ids(conn, images, images.c.id, ids)
+
+    # --- image cache ------------------------------------------------------------------
+    @_retry
+    def cache_add(self, node_url: str, image_id: str, size: int) -> None:
+        node = cache_records.ensure_node(self.engine, node_url)
+        with self.engine.begin() as conn:
+            cache_records.add(conn, node, image_id, size)
+
+    @_retry
+    def cache_hit(self, node_url: str, image_id: str) -> None:
+        with self.engine.begin() as conn:
+            cache_records.hit(conn, node_url, image_id)
+
+    def cache_entries(self, node_url: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return cache_records.entries(conn, node_url)
+
+    @_retry
+    def cache_forget(self, node_url: str, image_ids: list[str] | None = None) -> int:
+        with self.engine.begin() as conn:
+            return cache_records.forget(conn, node_url, image_ids)
+
+    def cache_nodes(self, image_id: str) -> list[str]:
+        with self.engine.connect() as conn:
+            return cache_records.nodes(conn, image_id)
 
 
 def _adds_data(image: Image) -> bool:

@@ -207,6 +207,42 @@ class TaskInfoModel(Base):
     message: Mapped[str | None] = mapped_column(sa.Text)
 
 
+class NodeReferenceModel(Base):
+    """One row per API node that caches images (its ``worker_self_reference_url``)."""
+
+    __tablename__ = "node_reference"
+    __table_args__ = (
+        sa.UniqueConstraint("node_reference_url", name="uq_node_reference0node_reference_url"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    node_reference_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                                   autoincrement=True)
+    node_reference_url: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+
+
+class CachedImageModel(Base):
+    """An image held in one node's cache: the shared knowledge of the ``centralized_db``
+    driver, so any node can say which nodes cache an image (spec part 2, §3.3)."""
+
+    __tablename__ = "cached_images"
+    __table_args__ = (
+        sa.UniqueConstraint("image_id", "node_reference_id",
+                            name="uq_cached_images0image_id0node_reference_id"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    image_id: Mapped[str] = mapped_column(sa.String(36), nullable=False)
+    last_accessed: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False)
+    last_modified: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False)
+    size: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    hits: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    checksum: Mapped[str | None] = mapped_column(sa.String(32))
+    node_reference_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("node_reference.node_reference_id"), nullable=False)
+
+
 class TimestampMixin:
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False)
     updated_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
@@ -311,3 +347,5 @@ image_members = ImageMemberModel.__table__
 image_tags = ImageTagModel.__table__
 tasks = TaskModel.__table__
 task_info = TaskInfoModel.__table__
+node_reference = NodeReferenceModel.__table__
+cached_images = CachedImageModel.__table__
