@@ -29,6 +29,7 @@ from glance_svc.domain import (
     policy,
     property_protections,
     quotas,
+    task_records,
     transfers,
 )
 from glance_svc.registry import client as registry_client
@@ -59,6 +60,7 @@ _OPT_MODULES: tuple[OptModule, ...] = (
     ownership,
     image_data,
     transfers,
+    task_records,
     property_protections,
     backends,
     format_check,

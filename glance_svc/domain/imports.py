@@ -47,6 +47,7 @@ from glance_svc.domain.image import (
     Image,
     Location,
 )
+from glance_svc.domain.task import API_IMAGE_IMPORT, INTERNAL_ERROR
 from glance_svc.domain.transfers import DataPathService, record_measured
 from glance_svc.store import web_download
 from glance_svc.store.bodies import FileBody
@@ -75,6 +76,7 @@ IMPORTING_TO = "os_glance_importing_to_stores"
 FAILED = "os_glance_failed_import"
 LOCK_EXPIRY = dt.timedelta(minutes=60)
 METHODS = ("glance-direct", "web-download", "copy-image", "glance-download")
+MIB = 1024 * 1024
 
 
 @dataclasses.dataclass
@@ -88,6 +90,7 @@ class ImportTask:
     all_stores_must_succeed: bool
     uri: str | None = None
     source: Location | None = None  # copy-image: the copy to read from
+    failed: bool = False  # what its task record reports at the end
 
 
 class _Abort(Exception):
@@ -106,7 +109,11 @@ def _csv(value: str | None) -> list[str]:
 
 
 class ImportService(DataPathService):
-    """Accepts imports (all checks while the client waits) and runs them in the back."""
+    """Accepts imports (all checks while the client waits) and runs them in the back.
+
+    Each accepted import is recorded as an ``api_image_import`` task whose id is the
+    import lock.
+    """
 
     # -- accepting an import ---------------------------------------------------------------
     def import_image(self, ctx: RequestContext, image_id: str, body: dict[str, Any],
@@ -166,6 +173,13 @@ class ImportService(DataPathService):
                 raise errors.Conflict(f"Image {image_id} has no data to copy")
             task.source = sources[0]
         self._lock(image, task)
+        try:
+            self.records.create(ctx, task.id, API_IMAGE_IMPORT,
+                                {"image_id": image_id, "import_req": body, "backend": stores},
+                                image_id)
+        except Exception:
+            self._release(task)
+            raise
         return self.tasks.submit(self._run, task)
 
     @staticmethod
@@ -267,12 +281,14 @@ class ImportService(DataPathService):
     def _run(self, task: ImportTask) -> None:
         LOG.info("Import %s of image %s (%s) into %s", task.id, task.image_id, task.method,
                  task.stores)
+        self.records.processing(task.id)
         try:
             if task.method == "web-download":
                 self._download_to_staging(task)
             self._import_to_stores(task)
         except _Abort as exc:
             LOG.warning("Import %s of image %s stopped: %s", task.id, task.image_id, exc)
+            task.failed = True
         except Exception as exc:
             LOG.warning("Import %s of image %s failed: %s", task.id, task.image_id, exc)
             self._fail(task, task.stores)
@@ -280,6 +296,20 @@ class ImportService(DataPathService):
             if task.method != "copy-image":
                 self.stores.delete_staged(task.image_id)
             self._release(task)
+        self._report(task)
+
+    def _report(self, task: ImportTask) -> None:
+        """Finish the task record: Glance's progress text on success, its generic error
+        text on failure (the log has the cause)."""
+        if task.failed:
+            self.records.fail(task.id, INTERNAL_ERROR)
+            return
+        try:
+            size = self.repo.get(task.image_id).size or 0
+        except errors.NotFound:
+            size = 0
+        self.records.succeed(task.id, {"image_id": task.image_id},
+                             f"Copied {size // MIB} MiB")
 
     def _download_to_staging(self, task: ImportTask) -> None:
         image = self._fresh(task)
@@ -404,6 +434,7 @@ class ImportService(DataPathService):
     def _fail(self, task: ImportTask, failed: list[str | None],
               revert: list[Location] | None = None) -> None:
         """Record the failure; a non-copy import goes back to queued with no data."""
+        task.failed = True
         try:
             image = self._fresh(task)
         except _Abort:
