@@ -16,6 +16,7 @@ import functools
 from oslo_config import cfg
 
 from glance_svc.api import versions
+from glance_svc.api.stage_proxy import HttpStageProxy
 from glance_svc.db import api as db_api
 from glance_svc.domain.background import BackgroundTasks
 from glance_svc.domain.image_data import ImageDataService
@@ -25,6 +26,7 @@ from glance_svc.domain.legacy_import import LegacyImport
 from glance_svc.domain.members import MemberService
 from glance_svc.domain.policy import Enforcer
 from glance_svc.domain.repository import ImageRepository
+from glance_svc.domain.stage_forwarding import StageForwarding
 from glance_svc.domain.task_records import TaskRecords
 from glance_svc.domain.tasks import TaskService
 from glance_svc.domain.transfers import Transfers
@@ -55,7 +57,8 @@ class AppDeps:
 
     @functools.cached_property
     def images(self) -> ImageService:
-        return ImageService(self.conf, self.repo, self.policy, self.stores)
+        return ImageService(self.conf, self.repo, self.policy, self.stores,
+                            forwarding=self.forwarding)
 
     @functools.cached_property
     def members(self) -> MemberService:
@@ -78,11 +81,16 @@ class AppDeps:
     @functools.cached_property
     def imports(self) -> ImportService:
         return ImportService(self.conf, self.repo, self.stores, self.images,
-                             self.transfers, self.tasks, self.records)
+                             self.transfers, self.tasks, self.records,
+                             forwarding=self.forwarding)
 
     @functools.cached_property
     def records(self) -> TaskRecords:
         return TaskRecords(self.conf, self.repo)
+
+    @functools.cached_property
+    def forwarding(self) -> StageForwarding:
+        return StageForwarding(versions.node_url(self.conf), HttpStageProxy())
 
     @functools.cached_property
     def legacy_import(self) -> LegacyImport:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from glance_svc.domain.policy import Enforcer
     from glance_svc.domain.repository import ImageRepository
+    from glance_svc.domain.stage_forwarding import StageForwarding
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -99,8 +100,10 @@ class ImageService(ImageAccess):
     """Image metadata operations, with visibility, policy and quotas applied."""
 
     def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, policy: Enforcer,
-                 stores: Any) -> None:
+                 stores: Any, *, forwarding: StageForwarding | None = None) -> None:
+        """``forwarding``: sends a delete to the worker holding the staged data."""
         super().__init__(repo, policy)
+        self.forwarding = forwarding
         self.conf = conf
         self.stores = stores
         self.schemas = Schemas(conf)
@@ -330,6 +333,9 @@ class ImageService(ImageAccess):
         except errors.NotFound:
             raise errors.NotFound(f"Failed to find image {image_id} to delete") from None
         self.enforce(ctx, "delete_image", image)
+        host = self.forwarding.delete_host(image) if self.forwarding else None
+        if host and self.forwarding and self.forwarding.forward_delete(ctx, host, image.id):
+            return
         if image.protected:
             raise errors.Forbidden(f"Image {image.id} is protected and cannot be deleted.")
         active = image.active_locations

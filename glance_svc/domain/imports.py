@@ -56,6 +56,14 @@ from glance_svc.store.upload import UploadStream
 if TYPE_CHECKING:
     from oslo_context.context import RequestContext
 
+    from glance_svc.domain.access import ImageAccess
+    from glance_svc.domain.background import BackgroundTasks
+    from glance_svc.domain.repository import ImageRepository
+    from glance_svc.domain.stage_forwarding import StageForwarding
+    from glance_svc.domain.task_records import TaskRecords
+    from glance_svc.domain.transfers import Transfers
+    from glance_svc.store.backends import StoreGateway
+
 
 LOG = logging.getLogger(__name__)
 
@@ -112,8 +120,16 @@ class ImportService(DataPathService):
     """Accepts imports (all checks while the client waits) and runs them in the back.
 
     Each accepted import is recorded as an ``api_image_import`` task whose id is the
-    import lock.
+    import lock. A glance-direct import of data staged on another worker is sent there
+    (``forwarding``) once the local checks passed; that worker records the task.
     """
+
+    def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, stores: StoreGateway,
+                 images: ImageAccess, transfers: Transfers, tasks: BackgroundTasks,
+                 records: TaskRecords, *, forwarding: StageForwarding | None = None
+                 ) -> None:
+        super().__init__(conf, repo, stores, images, transfers, tasks, records)
+        self.forwarding = forwarding
 
     # -- accepting an import ---------------------------------------------------------------
     def import_image(self, ctx: RequestContext, image_id: str, body: dict[str, Any],
@@ -164,6 +180,8 @@ class ImportService(DataPathService):
                                            "supported by this service.")
         if name == "copy-image":
             self.transfers.check_location_quota(image, len(stores))
+        if name == "glance-direct" and self._forwarded(ctx, image, body, header_store):
+            return None
 
         task = ImportTask(id=str(uuid.uuid4()), image_id=image_id, method=name,
                           stores=stores, all_stores_must_succeed=must_succeed, uri=uri)
@@ -181,6 +199,17 @@ class ImportService(DataPathService):
             self._release(task)
             raise
         return self.tasks.submit(self._run, task)
+
+    def _forwarded(self, ctx: RequestContext, image: Image, body: dict[str, Any],
+                   header_store: str | None) -> bool:
+        """Send the import to the worker that staged the data, if that is another one."""
+        host = self.forwarding.import_host(image) if self.forwarding else None
+        if host is None or self.forwarding is None:
+            return False
+        if header_store and "stores" not in body:
+            body = {**body, "stores": [header_store]}
+        self.forwarding.forward(ctx, host, "POST", f"/v2/images/{image.id}/import", body)
+        return True
 
     @staticmethod
     def _check_status(image: Image, name: str) -> None:
