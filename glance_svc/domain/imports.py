@@ -190,7 +190,10 @@ class ImportService(DataPathService):
             if not sources:
                 raise errors.Conflict(f"Image {image_id} has no data to copy")
             task.source = sources[0]
+        stale_lock = image.properties.get(IMPORT_LOCK)  # _check_lock found it stale
         self._lock(image, task)
+        if stale_lock:
+            self.records.preempt(stale_lock)
         try:
             self.records.create(ctx, task.id, API_IMAGE_IMPORT,
                                 {"image_id": image_id, "import_req": body, "backend": stores},

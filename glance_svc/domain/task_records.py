@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from oslo_config import cfg
 
-from glance_svc.domain.task import FAILURE, PENDING, PROCESSING, SUCCESS, Task
+from glance_svc import errors
+from glance_svc.domain.task import FAILURE, PENDING, PROCESSING, SUCCESS, TERMINAL, Task
 
 if TYPE_CHECKING:
     from oslo_context.context import RequestContext
@@ -69,6 +70,15 @@ class TaskRecords:
 
     def fail(self, task_id: str, message: str) -> None:
         self._update(task_id, FAILURE, message=message)
+
+    def preempt(self, task_id: str) -> None:
+        """An import took over the stale lock of ``task_id``: fail it if still running."""
+        try:
+            task = self.repo.get_task(task_id)
+        except errors.NotFound:
+            return
+        if task.status not in TERMINAL:
+            self.fail(task_id, "Expired lock preempted")
 
     def _update(self, task_id: str, status: str, *, result: dict[str, Any] | None = None,
                 message: str | None = None) -> None:
