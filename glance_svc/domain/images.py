@@ -326,15 +326,15 @@ class ImageService(ImageAccess):
 
         The data goes first, synchronously: if a store refuses (in use, timeout) the
         image stays as it was. With ``delayed_delete`` an image with data only moves to
-        ``pending_delete`` and the scrubber removes the data later.
+        ``pending_delete`` and the scrubber removes the data later. An image whose staged
+        data (or location hash) is on another worker is deleted there (``forwarding``).
         """
         try:
             image = self.get(ctx, image_id)
         except errors.NotFound:
             raise errors.NotFound(f"Failed to find image {image_id} to delete") from None
         self.enforce(ctx, "delete_image", image)
-        host = self.forwarding.delete_host(image) if self.forwarding else None
-        if host and self.forwarding and self.forwarding.forward_delete(ctx, host, image.id):
+        if self.forwarding is not None and self.forwarding.delete_elsewhere(ctx, image):
             return
         if image.protected:
             raise errors.Forbidden(f"Image {image.id} is protected and cannot be deleted.")

@@ -206,13 +206,11 @@ class ImportService(DataPathService):
     def _forwarded(self, ctx: RequestContext, image: Image, body: dict[str, Any],
                    header_store: str | None) -> bool:
         """Send the import to the worker that staged the data, if that is another one."""
-        host = self.forwarding.import_host(image) if self.forwarding else None
-        if host is None or self.forwarding is None:
+        if self.forwarding is None:
             return False
         if header_store and "stores" not in body:
             body = {**body, "stores": [header_store]}
-        self.forwarding.forward(ctx, host, "POST", f"/v2/images/{image.id}/import", body)
-        return True
+        return self.forwarding.import_elsewhere(ctx, image, body)
 
     @staticmethod
     def _check_status(image: Image, name: str) -> None:

@@ -73,12 +73,27 @@ class StageForwarding:
         if remote_id:
             ctx.request_id = remote_id
 
-    def forward_delete(self, ctx: RequestContext, host: str, image_id: str) -> bool:
-        """Send a delete on; False when the worker is unreachable (delete locally then)."""
+    def import_elsewhere(self, ctx: RequestContext, image: Image,
+                         body: dict[str, Any]) -> bool:
+        """Send a glance-direct import to the worker that staged the data, if that is
+        another one; whether it was sent."""
+        host = self.import_host(image)
+        if host is None:
+            return False
+        self.forward(ctx, host, "POST", f"/v2/images/{image.id}/import", body)
+        return True
+
+    def delete_elsewhere(self, ctx: RequestContext, image: Image) -> bool:
+        """Send a delete to the worker holding the staged data, if that is another one;
+        whether it was done there. False also when that worker is unreachable: the image
+        is then deleted here and its staged data waits for that worker's orphan sweep."""
+        host = self.delete_host(image)
+        if host is None:
+            return False
         try:
-            self.forward(ctx, host, "DELETE", f"/v2/images/{image_id}")
+            self.forward(ctx, host, "DELETE", f"/v2/images/{image.id}")
         except (errors.BadGateway, errors.GatewayTimeout) as exc:
             LOG.warning("Stage host %s unreachable (%s): deleting image %s here, its staged "
-                        "data stays on that worker", host, exc.message, image_id)
+                        "data stays on that worker", host, exc.message, image.id)
             return False
         return True

@@ -113,14 +113,29 @@ def test_forwarding_takes_the_remote_request_id():
     assert ctx.request_id == "req-remote"
 
 
+def test_a_delete_is_sent_to_the_staging_worker():
+    proxy = FakeProxy()
+    image = image_with(**{STAGE_HOST: THERE})
+    assert StageForwarding(HERE, proxy).delete_elsewhere(RequestContext.admin(), image)
+    assert proxy.sent == [("DELETE", f"{THERE}/v2/images/{image.id}", None)]
+
+
+def test_a_delete_of_data_staged_here_stays_here():
+    proxy = FakeProxy()
+    image = image_with(**{STAGE_HOST: HERE})
+    assert not StageForwarding(HERE, proxy).delete_elsewhere(RequestContext.admin(), image)
+    assert proxy.sent == []
+
+
 @pytest.mark.parametrize("error", [errors.GatewayTimeout("down"), errors.BadGateway("bad")])
 def test_a_delete_falls_back_to_local_when_the_worker_is_unreachable(error):
     forwarding = StageForwarding(HERE, FakeProxy(error))
-    assert forwarding.forward_delete(RequestContext.admin(), THERE, "x") is False
+    image = image_with(**{STAGE_HOST: THERE})
+    assert forwarding.delete_elsewhere(RequestContext.admin(), image) is False
 
 
 def test_a_delete_the_worker_refused_is_passed_on():
     forwarding = StageForwarding(HERE, FakeProxy(errors.Relayed("Forbidden", status=403)))
     with pytest.raises(errors.Relayed) as caught:
-        forwarding.forward_delete(RequestContext.admin(), THERE, "x")
+        forwarding.delete_elsewhere(RequestContext.admin(), image_with(**{STAGE_HOST: THERE}))
     assert caught.value.status == 403
