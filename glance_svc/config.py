@@ -30,6 +30,7 @@ from glance_svc.domain import (
     policy,
     property_protections,
     quotas,
+    task_records,
     transfers,
 )
 from glance_svc.registry import client as registry_client
@@ -61,6 +62,7 @@ _OPT_MODULES: tuple[OptModule, ...] = (
     ownership,
     image_data,
     transfers,
+    task_records,
     property_protections,
     backends,
     format_check,

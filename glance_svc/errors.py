@@ -89,3 +89,19 @@ class NotImplementedYet(GlanceError):
 
 class ServiceUnavailable(GlanceError):
     status = 503
+
+
+class BadGateway(GlanceError):
+    status = 502
+
+
+class GatewayTimeout(GlanceError):
+    status = 504
+
+
+class Relayed(GlanceError):
+    """Another service's error answer passed on to the client with its own status."""
+
+    def __init__(self, message: str = "", status: int = 500) -> None:
+        super().__init__(message)
+        self.status = status

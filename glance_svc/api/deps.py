@@ -17,15 +17,20 @@ import socket
 from oslo_config import cfg
 
 from glance_svc.api import versions
+from glance_svc.api.stage_proxy import HttpStageProxy
 from glance_svc.cache.service import ImageCache
 from glance_svc.db import api as db_api
 from glance_svc.domain.background import BackgroundTasks
 from glance_svc.domain.image_data import ImageDataService
 from glance_svc.domain.images import ImageService
 from glance_svc.domain.imports import ImportService
+from glance_svc.domain.legacy_import import LegacyImport
 from glance_svc.domain.members import MemberService
 from glance_svc.domain.policy import Enforcer
 from glance_svc.domain.repository import ImageRepository
+from glance_svc.domain.stage_forwarding import StageForwarding
+from glance_svc.domain.task_records import TaskRecords
+from glance_svc.domain.tasks import TaskService
 from glance_svc.domain.transfers import Transfers
 from glance_svc.store.backends import StoreGateway
 
@@ -54,7 +59,8 @@ class AppDeps:
 
     @functools.cached_property
     def images(self) -> ImageService:
-        return ImageService(self.conf, self.repo, self.policy, self.stores)
+        return ImageService(self.conf, self.repo, self.policy, self.stores,
+                            forwarding=self.forwarding)
 
     @functools.cached_property
     def members(self) -> MemberService:
@@ -71,7 +77,7 @@ class AppDeps:
     @functools.cached_property
     def data(self) -> ImageDataService:
         return ImageDataService(self.conf, self.repo, self.stores, self.images,
-                                self.transfers, self.tasks,
+                                self.transfers, self.tasks, self.records,
                                 stage_host=versions.node_url(self.conf), cache=self.cache)
 
     @functools.cached_property
@@ -86,4 +92,22 @@ class AppDeps:
     @functools.cached_property
     def imports(self) -> ImportService:
         return ImportService(self.conf, self.repo, self.stores, self.images,
-                             self.transfers, self.tasks)
+                             self.transfers, self.tasks, self.records,
+                             forwarding=self.forwarding)
+
+    @functools.cached_property
+    def records(self) -> TaskRecords:
+        return TaskRecords(self.conf, self.repo)
+
+    @functools.cached_property
+    def forwarding(self) -> StageForwarding:
+        return StageForwarding(versions.node_url(self.conf), HttpStageProxy())
+
+    @functools.cached_property
+    def legacy_import(self) -> LegacyImport:
+        return LegacyImport(self.images, self.data, self.records, self.tasks)
+
+    @functools.cached_property
+    def task_api(self) -> TaskService:
+        return TaskService(self.conf, self.repo, self.policy, self.images, self.records,
+                           self.legacy_import.submit)

@@ -40,7 +40,10 @@ SERVER_ERROR = (
 def http_error(status: int, message: str, headers: dict[str, str] | None = None
                ) -> webob.exc.HTTPException:
     """A WebOb exception (itself a WSGI app) for ``status`` carrying ``message``."""
-    cls = _BY_STATUS.get(status, webob.exc.HTTPInternalServerError)
+    # Statuses the domain never raises itself (a 502/504 from another worker, or any
+    # status that worker answered with) still get WebOb's class for that status.
+    cls = _BY_STATUS.get(status) or webob.exc.status_map.get(
+        status, webob.exc.HTTPInternalServerError)
     # Most WebOb bodies print the explanation; a few (405, 415, 501) print only the
     # detail after a fixed sentence. Put the message where the body will show it.
     if "${explanation}" in cls.body_template_obj.template:

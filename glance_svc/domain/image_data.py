@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ from glance_svc.domain.image import (
     Location,
 )
 from glance_svc.domain.image_locations import passes_import_filtering
+from glance_svc.domain.task import INTERNAL_ERROR, LOCATION_IMPORT
 from glance_svc.domain.transfers import (
     DataPathService,
     Transfers,
@@ -57,6 +59,7 @@ if TYPE_CHECKING:
     from glance_svc.cache.service import ImageCache
     from glance_svc.domain.access import ImageAccess
     from glance_svc.domain.repository import ImageRepository
+    from glance_svc.domain.task_records import TaskRecords
     from glance_svc.store.backends import StoredData, StoreGateway
 
 LOG = logging.getLogger(__name__)
@@ -89,11 +92,12 @@ class ImageDataService(DataPathService):
     """The data side of an image; see the module docstring."""
 
     def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, stores: StoreGateway,
-                 images: ImageAccess, transfers: Transfers, tasks: BackgroundTasks, *,
-                 stage_host: str | None = None, cache: ImageCache | None = None) -> None:
+                 images: ImageAccess, transfers: Transfers, tasks: BackgroundTasks,
+                 records: TaskRecords, *, stage_host: str | None = None,
+                 cache: ImageCache | None = None) -> None:
         """``stage_host``: the URL of this API node, recorded on the images it stages;
         ``cache``: the node's image cache, used by downloads that ask for it."""
-        super().__init__(conf, repo, stores, images, transfers, tasks)
+        super().__init__(conf, repo, stores, images, transfers, tasks, records)
         self.stage_host = stage_host
         self.cache = cache
 
@@ -380,19 +384,26 @@ class ImageDataService(DataPathService):
             record(img)
             img.transition(IMPORTING)  # until the background hash matches
 
+        task_id = self.records.create(
+            ctx, str(uuid.uuid4()), LOCATION_IMPORT,
+            {"image_id": image_id, "loc_url": url, "validation_data": validation_data or {}},
+            image_id).id
         try:
             if validation and secure:
                 self.activate(image_id, QUEUED, None, [location], set_active=False,
                               update=record_and_wait)
                 self.tasks.submit(self._verify_location, image_id, location, algo,
-                                    validation["os_hash_value"])
+                                    validation["os_hash_value"], task_id)
                 return
             self.activate(image_id, QUEUED, None, [location], update=record)
         except errors.Gone as exc:  # changed or deleted since we read it: not an upload
+            self.records.fail(task_id, INTERNAL_ERROR)
             raise errors.Conflict(f"Image {image_id} changed while its location was "
                                   "being added") from exc
         if secure:
-            self.tasks.submit(self._hash_location, image_id, location, algo)
+            self.tasks.submit(self._hash_location, image_id, location, algo, task_id)
+        else:
+            self.records.succeed(task_id, {"image_id": image_id}, "")
 
     def _http_store_location(self, url: str) -> bool:
         if not url.lower().startswith(("http://", "https://")):
@@ -449,22 +460,27 @@ class ImageDataService(DataPathService):
                     raise
         raise AssertionError("unreachable")
 
-    def _hash_location(self, image_id: str, location: Location, algo: str) -> None:
+    def _hash_location(self, image_id: str, location: Location, algo: str,
+                       task_id: str) -> None:
         """Background: fill checksum and multihash of an image added by location."""
+        self.records.processing(task_id)
         try:
             checksum, value = self._read_hashes(location, algo)
         except Exception as exc:
             LOG.warning("Hash calculation failed for image %s data: %s", image_id, exc)
             self._update_fields(image_id, _forget_unhashed_algo)
+            self.records.fail(task_id, INTERNAL_ERROR)
             return
 
         def apply(img: Image) -> None:
             img.checksum, img.os_hash_algo, img.os_hash_value = checksum, algo, value
         self._update_fields(image_id, apply)
+        self.records.succeed(task_id, {"image_id": image_id}, "")
 
     def _verify_location(self, image_id: str, location: Location, algo: str,
-                         expected: str) -> None:
+                         expected: str, task_id: str) -> None:
         """Background: activate the image if its data hashes to the validation data."""
+        self.records.processing(task_id)
         try:
             checksum, value = self._read_hashes(location, algo)
             ok = value == expected
@@ -486,6 +502,11 @@ class ImageDataService(DataPathService):
             self.repo.save(image, from_status=IMPORTING)
         except (errors.NotFound, errors.StaleStatus):
             LOG.info("Image %s changed while its location was verified", image_id)
+            ok = False
+        if ok:
+            self.records.succeed(task_id, {"image_id": image_id}, "")
+        else:
+            self.records.fail(task_id, INTERNAL_ERROR)
 
     def _update_fields(self, image_id: str, apply: Callable[[Image], None]) -> None:
         """Re-read, apply, save with compare-and-set; retried when another save won."""

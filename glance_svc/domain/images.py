@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from glance_svc.domain.policy import Enforcer
     from glance_svc.domain.repository import ImageRepository
+    from glance_svc.domain.stage_forwarding import StageForwarding
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -99,8 +100,10 @@ class ImageService(ImageAccess):
     """Image metadata operations, with visibility, policy and quotas applied."""
 
     def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, policy: Enforcer,
-                 stores: Any) -> None:
+                 stores: Any, *, forwarding: StageForwarding | None = None) -> None:
+        """``forwarding``: sends a delete to the worker holding the staged data."""
         super().__init__(repo, policy)
+        self.forwarding = forwarding
         self.conf = conf
         self.stores = stores
         self.schemas = Schemas(conf)
@@ -323,13 +326,16 @@ class ImageService(ImageAccess):
 
         The data goes first, synchronously: if a store refuses (in use, timeout) the
         image stays as it was. With ``delayed_delete`` an image with data only moves to
-        ``pending_delete`` and the scrubber removes the data later.
+        ``pending_delete`` and the scrubber removes the data later. An image whose staged
+        data (or location hash) is on another worker is deleted there (``forwarding``).
         """
         try:
             image = self.get(ctx, image_id)
         except errors.NotFound:
             raise errors.NotFound(f"Failed to find image {image_id} to delete") from None
         self.enforce(ctx, "delete_image", image)
+        if self.forwarding is not None and self.forwarding.delete_elsewhere(ctx, image):
+            return
         if image.protected:
             raise errors.Forbidden(f"Image {image.id} is protected and cannot be deleted.")
         active = image.active_locations

@@ -47,6 +47,7 @@ from glance_svc.domain.image import (
     Image,
     Location,
 )
+from glance_svc.domain.task import API_IMAGE_IMPORT, INTERNAL_ERROR
 from glance_svc.domain.transfers import DataPathService, record_measured
 from glance_svc.store import web_download
 from glance_svc.store.bodies import FileBody
@@ -54,6 +55,14 @@ from glance_svc.store.upload import UploadStream
 
 if TYPE_CHECKING:
     from oslo_context.context import RequestContext
+
+    from glance_svc.domain.access import ImageAccess
+    from glance_svc.domain.background import BackgroundTasks
+    from glance_svc.domain.repository import ImageRepository
+    from glance_svc.domain.stage_forwarding import StageForwarding
+    from glance_svc.domain.task_records import TaskRecords
+    from glance_svc.domain.transfers import Transfers
+    from glance_svc.store.backends import StoreGateway
 
 
 LOG = logging.getLogger(__name__)
@@ -75,6 +84,7 @@ IMPORTING_TO = "os_glance_importing_to_stores"
 FAILED = "os_glance_failed_import"
 LOCK_EXPIRY = dt.timedelta(minutes=60)
 METHODS = ("glance-direct", "web-download", "copy-image", "glance-download")
+MIB = 1024 * 1024
 
 
 @dataclasses.dataclass
@@ -88,6 +98,7 @@ class ImportTask:
     all_stores_must_succeed: bool
     uri: str | None = None
     source: Location | None = None  # copy-image: the copy to read from
+    failed: bool = False  # what its task record reports at the end
 
 
 class _Abort(Exception):
@@ -106,7 +117,19 @@ def _csv(value: str | None) -> list[str]:
 
 
 class ImportService(DataPathService):
-    """Accepts imports (all checks while the client waits) and runs them in the back."""
+    """Accepts imports (all checks while the client waits) and runs them in the back.
+
+    Each accepted import is recorded as an ``api_image_import`` task whose id is the
+    import lock. A glance-direct import of data staged on another worker is sent there
+    (``forwarding``) once the local checks passed; that worker records the task.
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, stores: StoreGateway,
+                 images: ImageAccess, transfers: Transfers, tasks: BackgroundTasks,
+                 records: TaskRecords, *, forwarding: StageForwarding | None = None
+                 ) -> None:
+        super().__init__(conf, repo, stores, images, transfers, tasks, records)
+        self.forwarding = forwarding
 
     # -- accepting an import ---------------------------------------------------------------
     def import_image(self, ctx: RequestContext, image_id: str, body: dict[str, Any],
@@ -157,6 +180,8 @@ class ImportService(DataPathService):
                                            "supported by this service.")
         if name == "copy-image":
             self.transfers.check_location_quota(image, len(stores))
+        if name == "glance-direct" and self._forwarded(ctx, image, body, header_store):
+            return None
 
         task = ImportTask(id=str(uuid.uuid4()), image_id=image_id, method=name,
                           stores=stores, all_stores_must_succeed=must_succeed, uri=uri)
@@ -165,8 +190,27 @@ class ImportService(DataPathService):
             if not sources:
                 raise errors.Conflict(f"Image {image_id} has no data to copy")
             task.source = sources[0]
+        stale_lock = image.properties.get(IMPORT_LOCK)  # _check_lock found it stale
         self._lock(image, task)
+        if stale_lock:
+            self.records.preempt(stale_lock)
+        try:
+            self.records.create(ctx, task.id, API_IMAGE_IMPORT,
+                                {"image_id": image_id, "import_req": body, "backend": stores},
+                                image_id)
+        except Exception:
+            self._release(task)
+            raise
         return self.tasks.submit(self._run, task)
+
+    def _forwarded(self, ctx: RequestContext, image: Image, body: dict[str, Any],
+                   header_store: str | None) -> bool:
+        """Send the import to the worker that staged the data, if that is another one."""
+        if self.forwarding is None:
+            return False
+        if header_store and "stores" not in body:
+            body = {**body, "stores": [header_store]}
+        return self.forwarding.import_elsewhere(ctx, image, body)
 
     @staticmethod
     def _check_status(image: Image, name: str) -> None:
@@ -267,12 +311,14 @@ class ImportService(DataPathService):
     def _run(self, task: ImportTask) -> None:
         LOG.info("Import %s of image %s (%s) into %s", task.id, task.image_id, task.method,
                  task.stores)
+        self.records.processing(task.id)
         try:
             if task.method == "web-download":
                 self._download_to_staging(task)
             self._import_to_stores(task)
         except _Abort as exc:
             LOG.warning("Import %s of image %s stopped: %s", task.id, task.image_id, exc)
+            task.failed = True
         except Exception as exc:
             LOG.warning("Import %s of image %s failed: %s", task.id, task.image_id, exc)
             self._fail(task, task.stores)
@@ -280,6 +326,20 @@ class ImportService(DataPathService):
             if task.method != "copy-image":
                 self.stores.delete_staged(task.image_id)
             self._release(task)
+        self._report(task)
+
+    def _report(self, task: ImportTask) -> None:
+        """Finish the task record: Glance's progress text on success, its generic error
+        text on failure (the log has the cause)."""
+        if task.failed:
+            self.records.fail(task.id, INTERNAL_ERROR)
+            return
+        try:
+            size = self.repo.get(task.image_id).size or 0
+        except errors.NotFound:
+            size = 0
+        self.records.succeed(task.id, {"image_id": task.image_id},
+                             f"Copied {size // MIB} MiB")
 
     def _download_to_staging(self, task: ImportTask) -> None:
         image = self._fresh(task)
@@ -404,6 +464,7 @@ class ImportService(DataPathService):
     def _fail(self, task: ImportTask, failed: list[str | None],
               revert: list[Location] | None = None) -> None:
         """Record the failure; a non-copy import goes back to queued with no data."""
+        task.failed = True
         try:
             image = self._fresh(task)
         except _Abort:

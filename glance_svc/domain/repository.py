@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from glance_svc.domain.image import Image, Member
 from glance_svc.domain.query import ImageQuery
 from glance_svc.domain.quotas import Limits
+from glance_svc.domain.task import Task, TaskQuery
 
 
 class ImageRepository(Protocol):
@@ -151,3 +152,30 @@ class ImageRepository(Protocol):
 
     def cache_nodes(self, image_id: str) -> list[str]:
         """URLs of the nodes holding ``image_id`` in their cache, in URL order."""
+
+    # --- tasks ------------------------------------------------------------------------
+    def create_task(self, task: Task) -> Task:
+        """Insert a task and its info; ``created_at``/``updated_at`` are set here."""
+
+    def get_task(self, task_id: str) -> Task:
+        """The task, or ``errors.NotFound`` (also for a soft-deleted one)."""
+
+    def save_task(self, task: Task) -> Task:
+        """Store the task's status, ``expires_at``, ``result`` and ``message``.
+
+        Raises ``errors.NotFound`` if the task is gone; ``updated_at`` is set here.
+        """
+
+    def list_tasks(self, query: TaskQuery) -> list[Task]:
+        """One page of non-deleted tasks (``GET /v2/tasks``). An unknown ``marker``
+        raises ``errors.BadRequest``."""
+
+    def list_image_tasks(self, image_id: str, owner: str | None, now: dt.datetime
+                         ) -> list[Task]:
+        """The unexpired tasks of an image. With ``owner``, only that project's tasks
+        (and ownerless ones), not deleted; without, every task, soft-deleted included,
+        as Glance shows an admin."""
+
+    def expire_tasks(self, now: dt.datetime, owner: str | None = None) -> int:
+        """Soft-delete the tasks (of ``owner``, or all) whose ``expires_at`` has passed;
+        returns how many."""

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from glance_svc.domain.access import ImageAccess
     from glance_svc.domain.background import BackgroundTasks
     from glance_svc.domain.repository import ImageRepository
+    from glance_svc.domain.task_records import TaskRecords
     from glance_svc.store.backends import StoreGateway
 
 LOG = logging.getLogger(__name__)
@@ -129,13 +130,16 @@ class DataPathService:
 
     ``images`` is only used to find an image and check the caller's rights; the two
     services share ``transfers`` and the background ``tasks`` instead of each other.
+    ``records`` keeps the task records clients watch (imports and location imports).
     """
 
     def __init__(self, conf: cfg.ConfigOpts, repo: ImageRepository, stores: StoreGateway,
-                 images: ImageAccess, transfers: Transfers, tasks: BackgroundTasks) -> None:
+                 images: ImageAccess, transfers: Transfers, tasks: BackgroundTasks,
+                 records: TaskRecords) -> None:
         self.conf = conf
         self.repo = repo
         self.stores = stores
         self.images = images
         self.transfers = transfers
         self.tasks = tasks
+        self.records = records

@@ -32,6 +32,7 @@ from glance_svc import errors
 from glance_svc.domain.image import Image, Member
 from glance_svc.domain.query import ImageQuery
 from glance_svc.domain.quotas import Limits
+from glance_svc.domain.task import Task, TaskQuery
 from glance_svc.registry import wire
 
 LOG = logging.getLogger(__name__)
@@ -293,3 +294,24 @@ class RegistryRepository:
 
     def cache_nodes(self, image_id: str) -> list[str]:
         return self._call("cache_nodes", image_id=image_id)  # type: ignore[no-any-return]
+
+    # --- tasks --------------------------------------------------------------------------
+    def create_task(self, task: Task) -> Task:
+        return self._call("create_task", task=task)  # type: ignore[no-any-return]
+
+    def get_task(self, task_id: str) -> Task:
+        return self._call("get_task", task_id=task_id)  # type: ignore[no-any-return]
+
+    def save_task(self, task: Task) -> Task:
+        return self._call("save_task", task=task)  # type: ignore[no-any-return]
+
+    def list_tasks(self, query: TaskQuery) -> list[Task]:
+        return self._call("list_tasks", query=query)  # type: ignore[no-any-return]
+
+    def list_image_tasks(self, image_id: str, owner: str | None, now: dt.datetime
+                         ) -> list[Task]:
+        return self._call(  # type: ignore[no-any-return]
+            "list_image_tasks", image_id=image_id, owner=owner, now=now)
+
+    def expire_tasks(self, now: dt.datetime, owner: str | None = None) -> int:
+        return int(self._call("expire_tasks", now=now, owner=owner))

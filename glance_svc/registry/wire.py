@@ -32,6 +32,7 @@ from glance_svc.domain.image import Image, Location, Member
 from glance_svc.domain.query import DateFilter, ImageQuery
 from glance_svc.domain.quotas import Limits
 from glance_svc.domain.repository import ImageRepository
+from glance_svc.domain.task import Task, TaskQuery
 
 # The commands are exactly the public methods of the repository interface: the registry
 # serves nothing the API could not do through a local repository.
@@ -48,6 +49,8 @@ _RECORDS: dict[str, type[Any]] = {
     "image_query": ImageQuery,
     "date_filter": DateFilter,
     "limits": Limits,
+    "task": Task,
+    "task_query": TaskQuery,
 }
 _RECORD_TAGS = {cls: tag for tag, cls in _RECORDS.items()}
 _RESERVED_KEYS = frozenset({"_type", "_error"})

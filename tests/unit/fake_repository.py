@@ -13,6 +13,7 @@ import datetime as dt
 from glance_svc import errors
 from glance_svc.domain.image import UNLISTED_STATUSES, Image, Member, utcnow
 from glance_svc.domain.query import ImageQuery
+from glance_svc.domain.task import Task
 
 
 class MemoryRepository:
@@ -21,6 +22,7 @@ class MemoryRepository:
         self.members: dict[tuple[str, str], Member] = {}
         self.queries: list[ImageQuery] = []
         self.saves = 0
+        self.tasks: dict[str, Task] = {}
 
     # images
     def create(self, image: Image) -> Image:
@@ -115,6 +117,23 @@ class MemoryRepository:
 
     def purge_images(self, age_in_days: int, max_rows: int) -> int:
         return 0
+
+    # tasks: what the import and location services record
+    def create_task(self, task: Task) -> Task:
+        task.created_at = task.updated_at = utcnow()
+        self.tasks[task.id] = dataclasses.replace(task)
+        return dataclasses.replace(task)
+
+    def get_task(self, task_id: str) -> Task:
+        if task_id not in self.tasks:
+            raise errors.NotFound(f"Task with the given id {task_id} not found")
+        return dataclasses.replace(self.tasks[task_id])
+
+    def save_task(self, task: Task) -> Task:
+        self.get_task(task.id)
+        task.updated_at = utcnow()
+        self.tasks[task.id] = dataclasses.replace(task)
+        return dataclasses.replace(task)
 
 
 class RecordingStores:

@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # What the domain owns and the adapters implement or carry: the entities, the list
     # query, the repository port, and the quota limits a repository write enforces inside
     # its own transaction.
-    ("model", ("glance_svc.domain.image", "glance_svc.domain.query",
+    ("model", ("glance_svc.domain.image", "glance_svc.domain.task", "glance_svc.domain.query",
                "glance_svc.domain.repository", "glance_svc.domain.quotas")),
     # Adapters: the data path, the SQL repository and the registry's client side. The
     # registry client implements the same port as the SQL repository, so it sits beside it.

@@ -74,13 +74,3 @@ def deactivate(req: ApiRequest) -> webob.Response:
 def reactivate(req: ApiRequest) -> webob.Response:
     req.deps.images.reactivate(req.context, req.urlvars["image_id"])
     return no_content()
-
-
-def tasks(req: ApiRequest) -> webob.Response:
-    """GET /v2/images/{id}/tasks: the import tasks of a visible image (404 otherwise).
-
-    Imports run as background work of the API process and are not recorded as tasks, so
-    the list is always empty; the call still answers 404 for an image the caller cannot see.
-    """
-    req.deps.images.get(req.context, req.urlvars["image_id"])
-    return json_response({"tasks": []})

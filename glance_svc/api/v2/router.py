@@ -32,6 +32,7 @@ from glance_svc.api.v2 import (
     members,
     schemas,
     tags,
+    tasks,
 )
 from glance_svc.api.wsgi import ApiRequest
 
@@ -58,7 +59,7 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/images/{image_id}", images.delete),
     Route("POST", "/images/{image_id}/actions/deactivate", images.deactivate),
     Route("POST", "/images/{image_id}/actions/reactivate", images.reactivate),
-    Route("GET", "/images/{image_id}/tasks", images.tasks),
+    Route("GET", "/images/{image_id}/tasks", tasks.image_tasks),
     # tags
     Route("PUT", "/images/{image_id}/tags/{tag}", tags.add),
     Route("DELETE", "/images/{image_id}/tags/{tag}", tags.delete),
@@ -84,6 +85,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/cache/nodes/{cached_id}", cache.nodes),
     Route("PUT", "/cache/{cached_id}", cache.queue),
     Route("DELETE", "/cache/{cached_id}", cache.delete),
+
+    # tasks (legacy; admin-only by default)
+    Route("GET", "/tasks", tasks.index),
+    Route("POST", "/tasks", tasks.create, body=True),
+    Route("GET", "/tasks/{task_id}", tasks.show),
     # discovery
     Route("GET", "/info/import", discovery.import_info),
     Route("GET", "/info/stores", discovery.stores_info),

@@ -32,6 +32,7 @@ from glance_svc.db.sqlalchemy.models import (
     task_info,
     tasks,
 )
+from glance_svc.db.sqlalchemy.tasks import SqlTaskRepository
 from glance_svc.domain import quotas
 from glance_svc.domain.image import (
     ACTIVE,
@@ -56,8 +57,9 @@ def _retry(func: F) -> F:
     return oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True)(func)  # type: ignore[no-any-return]
 
 
-class SqlImageRepository:
-    """Image records in a SQL database reached through one oslo.db engine it owns."""
+class SqlImageRepository(SqlTaskRepository):
+    """Image records (and task records) in a SQL database reached through one oslo.db
+    engine it owns."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
