@@ -58,7 +58,8 @@ def test_a_body_on_clean_is_refused(admin: ApiClient) -> None:
 
 
 # -- queueing -----------------------------------------------------------------------------
-@pytest.mark.parametrize("image_id", ["0d6f3e0a-5b8c-4c55-9f7d-1e2a3b4c5d6e", "non-existing-image-id"])
+@pytest.mark.parametrize("image_id", ["0d6f3e0a-5b8c-4c55-9f7d-1e2a3b4c5d6e",
+                                      "non-existing-image-id"])
 def test_queueing_an_unknown_image_is_404(admin: ApiClient, image_id: str) -> None:
     assert outcome(admin.put(f"/v2/cache/{image_id}", headers=JSON)) == (
         404, f"Image {image_id} not found.")

@@ -214,9 +214,11 @@ def test_tasks_cannot_be_deleted(admin):
     assert response.headers["Allow"] == "GET"
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/v2/tasks"),
-                                              ("GET", "/v2/tasks/7b1f6c0e-3d64-4d0a-9a53-2f1f0e9c4b11"),
-                                              ("POST", "/v2/tasks")])
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/v2/tasks"),
+    ("GET", "/v2/tasks/7b1f6c0e-3d64-4d0a-9a53-2f1f0e9c4b11"),
+    ("POST", "/v2/tasks"),
+])
 def test_tasks_api_is_for_admins(member, method, path):
     response = member.request(method, path, json={"type": "import", "input": {}})
     assert response.status_code == 403
