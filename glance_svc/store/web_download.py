@@ -164,9 +164,14 @@ class RemoteImage:
         self._response.close()
 
 
-def open_url(conf: cfg.ConfigOpts, uri: str) -> RemoteImage:
-    """GET ``uri`` for streaming, following allowed redirects only."""
+def open_url(conf: cfg.ConfigOpts, uri: str, headers: dict[str, str] | None = None
+             ) -> RemoteImage:
+    """GET ``uri`` for streaming, following allowed redirects only.
+
+    ``headers`` go with every hop (glance-download sends the caller's token).
+    """
     session = requests.Session()
+    session.headers.update(headers or {})
     current = uri
     for _hop in range(MAX_REDIRECTS + 1):
         if not uri_allowed(conf, current):
