@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ApiClient, error_text, import_settled, trusted_server_with
+from tests.fixtures.keystone import keystone  # noqa: F401 (the session fixture)
 from tests.fixtures.origin import ORIGIN_ALLOWED
 from tests.fixtures.service import GlanceServer, merge
 
@@ -145,3 +146,31 @@ def test_a_failed_import_puts_the_previous_metadata_back(api, remote):
     assert (done["disk_format"], done["container_format"]) == ("iso", "ovf")
     assert (done["hw_cpu_cores"], done["os_distro"]) == ("1", "windows")
     assert "hw_firmware_type" not in done
+
+
+# -- with a real Keystone: the catalog and token keystonemiddleware really passes on -------
+@pytest.fixture(scope="module")
+def keystone_regions(keystone, tmp_path_factory) -> Iterator[tuple[GlanceServer, GlanceServer]]:  # noqa: F811
+    """(local, remote): both validate tokens; the catalog has remote as RegionTwo's."""
+    auth = {"keystone_authtoken": keystone.authtoken_options()}
+    with GlanceServer(tmp_path_factory.mktemp("ks-region-two"), auth,
+                      paste_flavor="keystone") as remote_server, \
+            GlanceServer(tmp_path_factory.mktemp("ks-region-one"), merge(DOWNLOAD, auth),
+                         paste_flavor="keystone") as local_server, \
+            keystone.image_endpoint_in("RegionTwo", remote_server.url):
+        yield local_server, remote_server
+
+
+def test_a_private_image_of_another_region_is_imported_with_the_callers_token(
+        keystone, keystone_regions):  # noqa: F811
+    local_server, remote_server = keystone_regions
+    token = {"X-Auth-Token": keystone.token(keystone.users["demo-a-member"])}
+    source = ApiClient(remote_server.url, token).active_image(DATA, visibility="private",
+                                                              hw_disk_bus="scsi")
+    api = ApiClient(local_server.url, token)
+    image = api.create_image(disk_format="iso", container_format="ovf")
+    assert download(api, image["id"], glance_image_id=source["id"]).status_code == 202
+    done = api.wait_for(image["id"], import_settled)
+    assert (done["status"], done["disk_format"], done["hw_disk_bus"]) == (
+        "active", "raw", "scsi")
+    assert api.get(f"/v2/images/{image['id']}/file").content == DATA
