@@ -204,6 +204,15 @@ def test_a_zip_with_two_members_fails_and_keeps_the_staged_data(conf, tmp_path):
     assert Path(target.path).read_bytes() == archive
 
 
+def test_corrupt_gzip_data_fails_clearly(conf, tmp_path):
+    packed = bytearray(gzip.compress(b"abc" * 5000))
+    packed[10:30] = b"\xff" * 20  # an invalid deflate block right after the header
+    target = staged(tmp_path, bytes(packed))
+    with pytest.raises(errors.UnsupportedMediaType, match="Unable to decompress gzip"):
+        unpack(conf, target)
+    assert os.listdir(tmp_path) == ["image-id"]
+
+
 def test_a_compression_bomb_stops_at_the_allowed_size(conf, tmp_path):
     target = staged(tmp_path, gzip.compress(b"\0" * (20 * MIB)), max_size=5 * MIB)
     with pytest.raises(errors.LimitExceeded):

@@ -17,6 +17,7 @@ import gzip
 import importlib
 import logging
 import zipfile
+import zlib
 from typing import IO, TYPE_CHECKING, Any
 
 from oslo_config import cfg
@@ -72,7 +73,8 @@ class ImageDecompression:
                 else:
                     _unpack_single(kind, staged, out)
             image.size = staged.replace_with(target)
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile, NotImplementedError,
+                RuntimeError) as exc:  # corrupt, unsupported method, encrypted member
             raise errors.UnsupportedMediaType(
                 f"Unable to decompress {kind} image data: {exc}") from exc
         finally:
