@@ -14,21 +14,28 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import OCTET, ApiClient, import_settled, trusted_server_with
-from tests.fixtures.service import GlanceServer
+from tests.fixtures.origin import ORIGIN_ALLOWED, Origin, serving
+from tests.fixtures.service import GlanceServer, merge
 from tests.unit.test_import_plugins import qemu_image, zipped
 
 MIB = 1024 * 1024
-PLUGINS = {
+PLUGINS = merge({
     "image_import_opts": {
         "image_import_plugins": "[image_decompression,image_conversion,inject_image_metadata]"},
     "inject_metadata_properties": {"inject": "injected_key:v1"},
-}
+}, ORIGIN_ALLOWED)
+GZIPPED = os.urandom(42000)
 PROJECT = "0b5ee1b4d2d54f7b9e1d3b8e2b1f0a11"
 
 
 @pytest.fixture(scope="module")
 def plugin_server(database_url, tmp_path_factory) -> Iterator[GlanceServer]:
     yield from trusted_server_with(PLUGINS, database_url, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def origin() -> Iterator[Origin]:
+    yield from serving(Origin(gzip.compress(GZIPPED)))
 
 
 @pytest.fixture
@@ -96,3 +103,13 @@ def test_plugins_do_not_run_on_a_plain_upload(member):
     assert member.upload(image["id"], packed).status_code == 204
     shown = member.get(f"/v2/images/{image['id']}").json()
     assert (shown["size"], shown.get("injected_key")) == (len(packed), None)
+
+
+def test_plugins_run_on_web_download_data(member, origin):
+    image = member.create_image(disk_format="raw", container_format="bare")
+    response = member.post(f"/v2/images/{image['id']}/import",
+                           json={"method": {"name": "web-download", "uri": origin.url}})
+    assert response.status_code == 202, response.text
+    done = member.wait_for(image["id"], import_settled)
+    assert (done["status"], done["size"], done["injected_key"]) == ("active", 42000, "v1")
+    assert member.get(f"/v2/images/{image['id']}/file").content == GZIPPED
