@@ -23,8 +23,10 @@ from glance_svc.api.middleware import cors as cors_middleware
 from glance_svc.cache import service as cache_service
 from glance_svc.db import api as db_api
 from glance_svc.domain import (
+    glance_download,
     image_data,
     images,
+    import_plugins,
     imports,
     ownership,
     policy,
@@ -59,6 +61,8 @@ _OPT_MODULES: tuple[OptModule, ...] = (
     images,
     quotas,
     imports,
+    import_plugins,
+    glance_download,
     ownership,
     image_data,
     transfers,

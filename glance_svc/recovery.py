@@ -244,21 +244,26 @@ class CrashRecovery:
 
 
 def _old_files(directory: str, cutoff: float) -> list[tuple[str, str, os.stat_result]]:
-    """Regular files named by an image id in ``directory``, last written before cutoff."""
+    """Regular files named by an image id in ``directory``, last written before cutoff.
+
+    The id is the name up to its first dot, as in Glance: an import plugin's scratch file
+    (``<id>.raw``) left by a killed worker belongs to its image like the staged file.
+    """
     found = []
     try:
         entries = list(os.scandir(directory))
     except FileNotFoundError:
         return []
     for entry in entries:
-        if not _is_image_id(entry.name):
+        name = entry.name.split(".", 1)[0]
+        if not _is_image_id(name):
             continue
         try:
             seen = entry.stat(follow_symlinks=False)
         except FileNotFoundError:
             continue
         if entry.is_file(follow_symlinks=False) and seen.st_mtime <= cutoff:
-            found.append((entry.path, entry.name, seen))
+            found.append((entry.path, name, seen))
     return found
 
 

@@ -6,7 +6,10 @@ answered 202 and carried out on a worker thread of this API process:
 
 - the image is locked (``os_glance_import_task`` = the task id) and, except for
   copy-image, moved to ``importing`` with compare-and-set;
-- web-download first streams the URL into the staging area (size cap and quota apply);
+- web-download first streams the URL into the staging area (size cap and quota apply),
+  glance-download the image of another region (``glance_svc.domain.glance_download``);
+- the configured import plugins then work on the staged data
+  (``glance_svc.domain.import_plugins``);
 - the data is written to each target store in turn, hashed and inspected on the way to
   the first one; ``os_glance_importing_to_stores`` lists the stores still to do and
   ``os_glance_failed_import`` the ones that failed;
@@ -36,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from oslo_config import cfg
 
 from glance_svc import errors
-from glance_svc.domain import ownership
+from glance_svc.domain import glance_download, import_plugins, ownership
 from glance_svc.domain.image import (
     ACTIVE,
     IMPORT_LOCK,
@@ -99,6 +102,9 @@ class ImportTask:
     uri: str | None = None
     source: Location | None = None  # copy-image: the copy to read from
     failed: bool = False  # what its task record reports at the end
+    caller: RequestContext | None = None  # plugins and glance-download act for the caller
+    options: dict[str, str] = dataclasses.field(default_factory=dict)  # glance-download's
+    undo: Callable[[Image], None] | None = None  # puts back what a failed import changed
 
 
 class _Abort(Exception):
@@ -152,8 +158,7 @@ class ImportService(DataPathService):
             raise errors.Conflict("'container_format' needs to be set before import")
         if not image.disk_format:
             raise errors.Conflict("'disk_format' needs to be set before import")
-        if name == "glance-download":
-            self._check_glance_download(method)
+        options = glance_download.check_request(method) if name == "glance-download" else {}
         self.images.enforce(ctx, "copy_image" if name == "copy-image" else "modify_image",
                             image)
         self._check_lock(image)
@@ -175,16 +180,14 @@ class ImportService(DataPathService):
         uri = method.get("uri")
         if name == "web-download" and not web_download.uri_allowed(self.conf, uri):
             raise errors.BadRequest(f"URI for web-download does not pass filtering: {uri}")
-        if name == "glance-download":
-            raise errors.NotImplementedYet("The glance-download import method is not "
-                                           "supported by this service.")
         if name == "copy-image":
             self.transfers.check_location_quota(image, len(stores))
         if name == "glance-direct" and self._forwarded(ctx, image, body, header_store):
             return None
 
         task = ImportTask(id=str(uuid.uuid4()), image_id=image_id, method=name,
-                          stores=stores, all_stores_must_succeed=must_succeed, uri=uri)
+                          stores=stores, all_stores_must_succeed=must_succeed, uri=uri,
+                          caller=ctx, options=options)
         if name == "copy-image":
             sources = self.transfers.ordered_locations(image)
             if not sources:
@@ -225,20 +228,6 @@ class ImportService(DataPathService):
         if image.status != UPLOADING and name == "glance-direct":
             raise errors.Conflict("Image needs to be staged before 'glance-direct' method "
                                   "can be used")
-
-    @staticmethod
-    def _check_glance_download(method: dict[str, Any]) -> None:
-        if "glance_region" not in method:
-            raise errors.BadRequest("'glance_region' needs to be set for glance-download "
-                                    "import method")
-        if "glance_image_id" not in method:
-            raise errors.BadRequest("'glance_image_id' needs to be set for glance-download "
-                                    "import method")
-        try:
-            uuid.UUID(str(method["glance_image_id"]))
-        except ValueError:
-            raise errors.BadRequest("Remote image id does not look like a UUID: "
-                                    f"{method['glance_image_id']}") from None
 
     def _check_lock(self, image: Image) -> None:
         """409 while another import holds the lock; a lock older than an hour is stale."""
@@ -314,7 +303,12 @@ class ImportService(DataPathService):
         self.records.processing(task.id)
         try:
             if task.method == "web-download":
-                self._download_to_staging(task)
+                self._download_to_staging(task, web_download.open_url(self.conf,
+                                                                      task.uri or ""))
+            elif task.method == "glance-download":
+                self._download_from_glance(task)
+            if task.method != "copy-image":
+                self._run_plugins(task)
             self._import_to_stores(task)
         except _Abort as exc:
             LOG.warning("Import %s of image %s stopped: %s", task.id, task.image_id, exc)
@@ -341,11 +335,10 @@ class ImportService(DataPathService):
         self.records.succeed(task.id, {"image_id": task.image_id},
                              f"Copied {size // MIB} MiB")
 
-    def _download_to_staging(self, task: ImportTask) -> None:
-        image = self._fresh(task)
-        limits = self.transfers.limits(image)
-        remote = web_download.open_url(self.conf, task.uri or "")
+    def _download_to_staging(self, task: ImportTask, remote: Any) -> None:
+        """Stream ``remote`` (``read``, ``close``, ``length``) into the staging area."""
         try:
+            limits = self.transfers.limits(self._fresh(task))
             self.transfers.check_announced(remote.length, limits)
             stream = UploadStream(remote, body_length=remote.length, limits=limits,
                                   watch=self.transfers.watcher(task.image_id, IMPORTING))
@@ -357,6 +350,28 @@ class ImportService(DataPathService):
                 stream.close()
         finally:
             remote.close()
+
+    def _download_from_glance(self, task: ImportTask) -> None:
+        """Copy the remote image's metadata, then stage its data (undone on failure)."""
+        remote = glance_download.RemoteImage.find(self.conf, task.caller, task.options)
+        prefixes = self.conf.glance_download_properties.extra_properties
+
+        def copy(image: Image) -> None:
+            task.undo = remote.copy_metadata(image, prefixes)
+        self._save(task, IMPORTING, copy)
+        self._download_to_staging(task, remote.open_data(self.conf))
+
+    def _run_plugins(self, task: ImportTask) -> None:
+        """The pipeline between data staged and data stored: each plugin, then a save."""
+        path = self.stores.staging.path(task.image_id)
+        roles = list(getattr(task.caller, "roles", None) or [])
+        for plugin in import_plugins.configured(self.conf):
+            LOG.info("Import %s: running plugin %s", task.id, plugin.name)
+
+            def apply(image: Image, plugin: import_plugins.ImportPlugin = plugin) -> None:
+                limit = min(lim.bytes for lim in self.transfers.limits(image))
+                plugin.apply(image, import_plugins.StagedImport(path, roles, limit))
+            self._save(task, IMPORTING, apply)
 
     def _open_source(self, task: ImportTask) -> Any:
         if task.source is not None:
@@ -474,6 +489,8 @@ class ImportService(DataPathService):
         image.locations = [loc for loc in image.locations if loc.url not in drop]
         image.properties[IMPORTING_TO] = ""
         image.properties[FAILED] = _merge(image.properties.get(FAILED), failed)
+        if task.undo is not None:
+            task.undo(image)
         if task.method != "copy-image" and image.status == IMPORTING:
             image.clear_data()
             image.transition(QUEUED)

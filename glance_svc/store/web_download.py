@@ -164,15 +164,23 @@ class RemoteImage:
         self._response.close()
 
 
-def open_url(conf: cfg.ConfigOpts, uri: str) -> RemoteImage:
-    """GET ``uri`` for streaming, following allowed redirects only."""
+def open_url(conf: cfg.ConfigOpts, uri: str, headers: dict[str, str] | None = None
+             ) -> RemoteImage:
+    """GET ``uri`` for streaming, following allowed redirects only.
+
+    ``headers`` (glance-download sends the caller's token) go only to ``uri``'s own host
+    and port: a redirect elsewhere must not carry the token away.
+    """
     session = requests.Session()
+    origin = urllib.parse.urlsplit(uri).netloc
     current = uri
     for _hop in range(MAX_REDIRECTS + 1):
         if not uri_allowed(conf, current):
             raise errors.BadRequest(f"URI for web-download does not pass filtering: {current}")
         try:
-            response = session.get(current, stream=True, allow_redirects=False,
+            same_origin = urllib.parse.urlsplit(current).netloc == origin
+            response = session.get(current, headers=headers if same_origin else None,
+                                   stream=True, allow_redirects=False,
                                    timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
         except requests.RequestException as exc:
             raise errors.ServiceUnavailable(f"Unable to fetch {current}: {exc}") from exc

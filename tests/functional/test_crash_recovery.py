@@ -293,6 +293,11 @@ def test_orphaned_store_and_staging_files_older_than_the_grace_period_are_remove
     wait_until(lambda: not any(p.exists() for p in old), "old orphans are removed")
 
 
+def test_an_import_plugins_old_scratch_file_is_removed(sweep_server):
+    scratch = plant(sweep_server.staging_dir, 2 * HOUR, name=f"{uuid.uuid4()}.raw")
+    wait_until(lambda: not scratch.exists(), "the scratch file is removed")
+
+
 def test_orphaned_files_within_the_grace_period_are_kept(sweep_server):
     fresh = [plant(sweep_server.images_dir, 60), plant(sweep_server.staging_dir, 60)]
     marker = plant(sweep_server.images_dir, 2 * HOUR)

@@ -75,8 +75,15 @@ def test_disallowed_hosts(conf):
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
+    tokens: list[str | None] = []  # X-Auth-Token of each request, in order
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        if self.path == "/image":
+        self.tokens.append(self.headers.get("X-Auth-Token"))
+        if self.path.startswith("/redirect-to/"):
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{self.path.split('/')[-1]}/image")
+            self.end_headers()
+        elif self.path == "/image":
             body = b"image-bytes"
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -98,13 +105,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def local_server() -> Iterator[int]:
+def _serve() -> Iterator[int]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server.server_address[1]
     server.shutdown()
+
+
+@pytest.fixture
+def local_server() -> Iterator[int]:
+    yield from _serve()
+
+
+@pytest.fixture
+def second_server() -> Iterator[int]:
+    """Another port of the same host: another origin, as far as headers are concerned."""
+    yield from _serve()
 
 
 def test_open_url_streams_the_body(conf, local_server):
@@ -132,3 +149,24 @@ def test_an_http_error_is_reported(conf, local_server):
     allow(conf, allowed_hosts=["127.0.0.1"], allowed_ports=[str(local_server)])
     with pytest.raises(errors.BadRequest, match="HTTP 404"):
         web_download.open_url(conf, f"http://127.0.0.1:{local_server}/missing")
+
+
+def test_headers_go_to_the_first_host_and_its_own_redirects(conf, local_server):
+    allow(conf, allowed_hosts=["127.0.0.1"], allowed_ports=[str(local_server)])
+    _Handler.tokens.clear()
+    remote = web_download.open_url(conf, f"http://127.0.0.1:{local_server}/redirect-inside",
+                                   {"X-Auth-Token": "secret"})
+    remote.close()
+    assert _Handler.tokens == ["secret", "secret"]
+
+
+def test_a_redirect_to_another_host_does_not_carry_the_headers(conf, local_server,
+                                                                 second_server):
+    allow(conf, allowed_hosts=["127.0.0.1"], allowed_ports=[])
+    _Handler.tokens.clear()
+    remote = web_download.open_url(
+        conf, f"http://127.0.0.1:{local_server}/redirect-to/{second_server}",
+        {"X-Auth-Token": "secret"})
+    assert remote.read(100) == b"image-bytes"
+    remote.close()
+    assert _Handler.tokens == ["secret", None]
