@@ -87,6 +87,9 @@ def multi_store(shared: Path) -> dict[str, dict[str, Any]]:
         "file2": {**_file_store(shared / "file2"), "weight": 50,
                   "store_description": "the slow file store"},
         "web": {"weight": 10, "store_description": "images on the web"},
+        # Tempest's ListUserImagesTest uploads random bytes under every disk format; it
+        # runs only where a mismatch is tolerated, so this configuration tolerates it.
+        "image_format": {"require_image_format_match": False},
         **LOOPBACK_FILTERING,
     }
 
@@ -206,15 +209,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tempest_venv", type=lambda arg: Path(arg).resolve())
     parser.add_argument("workdir", type=Path)
-    parser.add_argument("configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("configs", nargs="*", metavar="CONFIG",
+                        help=f"any of {', '.join(CONFIGS)} (default: all)")
     args = parser.parse_args(argv)
+    unknown = set(args.configs) - set(CONFIGS)
+    if unknown:
+        parser.error(f"unknown configuration {', '.join(sorted(unknown))}")
     workdir: Path = args.workdir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
     write_test_images(workdir / "http")
     failed = []
     with http_server(workdir / "http") as http_port, \
-            KeystoneServer(workdir / "keystone") as keystone:
-        for name in args.configs:
+            KeystoneServer(workdir / "keystone", threads=1) as keystone:
+        for name in args.configs or list(CONFIGS):
             started = time.monotonic()
             config_dir = workdir / name
             with deployment(name, config_dir, keystone):
