@@ -7,7 +7,13 @@ expect; the second is registered in the catalog as ``image_remote``, Tempest's
 
 - ``single-store``: the single ``file`` + ``http`` store, format enforcement on;
 - ``multi-store``: two file stores and an http store with weights,
-  ``show_multiple_locations``, the cache and glance-download.
+  ``show_multiple_locations``, the cache and glance-download; format mismatches are
+  tolerated there, so that Tempest's list-filter tests (which upload random bytes) run.
+
+The glance-api.conf of each is written here, over the test fixture's minimal one, rather
+than rendered from templates/: the role's templates need Ansible's variables and paths of
+a deployed host, and what the stage checks is the API, not the rendering (which
+tests/templates checks).
 
 Tempest itself runs from its own virtualenv (its pins differ from ours); this module runs
 in glance_svc's venv, which it needs to start glance-api and Keystone through the test
