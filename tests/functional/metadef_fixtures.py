@@ -33,7 +33,7 @@ def catalog(trusted_server: GlanceServer, tmp_path_factory: pytest.TempPathFacto
     return trusted_server.database_url
 
 
-def _json_client(trusted_api: ApiClient) -> ApiClient:
+def json_client(trusted_api: ApiClient) -> ApiClient:
     """Errors answered as JSON, so tests can compare their messages."""
     return ApiClient(trusted_api.base_url, {"Accept": "application/json"})
 
@@ -41,13 +41,13 @@ def _json_client(trusted_api: ApiClient) -> ApiClient:
 @pytest.fixture
 def admin(trusted_api: ApiClient, catalog: str) -> ApiClient:
     """An admin of project A: the only caller the default policy lets write."""
-    return _json_client(trusted_api).as_user(PROJECT_A, roles=ADMIN_ROLES)
+    return json_client(trusted_api).as_user(PROJECT_A, roles=ADMIN_ROLES)
 
 
 @pytest.fixture
 def reader(trusted_api: ApiClient, catalog: str) -> ApiClient:
     """A member and reader of project B: may read what is public or its own."""
-    return _json_client(trusted_api).as_user(PROJECT_B)
+    return json_client(trusted_api).as_user(PROJECT_B)
 
 
 def unique(prefix: str) -> str:
