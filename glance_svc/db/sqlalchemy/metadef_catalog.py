@@ -35,13 +35,10 @@ from glance_svc.domain.metadef_repository import (
     namespace_not_found,
 )
 
-namespaces = MetadefNamespaceModel.__table__
-objects = MetadefObjectModel.__table__
-properties = MetadefPropertyModel.__table__
-tags = MetadefTagModel.__table__
-resource_types = MetadefResourceTypeModel.__table__
-associations = MetadefNamespaceResourceTypeModel.__table__
-
+namespaces, objects, properties, tags, resource_types, associations = (
+    model.__table__ for model in (
+        MetadefNamespaceModel, MetadefObjectModel, MetadefPropertyModel, MetadefTagModel,
+        MetadefResourceTypeModel, MetadefNamespaceResourceTypeModel))
 ITEM_TABLES: dict[str, sa.Table] = {"objects": objects, "properties": properties,
                                     "tags": tags}
 NAMESPACE_FIELDS = ("namespace", "display_name", "description", "visibility", "protected",
