@@ -4,7 +4,8 @@
     glance-manage db version | db upgrade [--version V] | db version_control [--version V]
     glance-manage db purge [--age_in_days 30] [--max_rows 100]
     glance-manage db purge_images_table [--age_in_days 180] [--max_rows 100]
-    glance-manage db load_metadefs [--path DIR] | db unload_metadefs
+    glance-manage db load_metadefs [--path DIR] [--merge [--prefer_new] [--overwrite]]
+    glance-manage db unload_metadefs
     glance-manage db export_metadefs [--path DIR]
 
 Without ``--config-file`` it reads, when present and in this order, glance-registry.conf,
@@ -90,8 +91,16 @@ def _add_actions(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
         "purge", help="remove old soft-deleted rows from every table but images"), 30)
     _aged(subparsers.add_parser(
         "purge_images_table", help="remove old deleted images nothing refers to"), 180)
-    subparsers.add_parser("load_metadefs", help="load metadata definition files").add_argument(
+    load = subparsers.add_parser("load_metadefs", help="load metadata definition files")
+    load.add_argument(
         "--path", help="directory of *.json namespace files (default: the packaged catalog)")
+    load.add_argument("--merge", action="store_true",
+                      help="add what a file has to a namespace already in the database")
+    load.add_argument("--prefer_new", action="store_true",
+                      help="with --merge: the file's values win over the database's")
+    load.add_argument("--overwrite", action="store_true",
+                      help="with --merge: drop the namespace's objects, properties and "
+                           "tags first")
     subparsers.add_parser("unload_metadefs", help="remove every metadata definition")
     subparsers.add_parser(
         "export_metadefs", help="write each namespace to a file load_metadefs reads"
@@ -163,9 +172,15 @@ def do_purge_images(conf: cfg.ConfigOpts, repo: SqlImageRepository) -> None:
 def do_load_metadefs(conf: cfg.ConfigOpts, repo: SqlImageRepository) -> None:
     _require_schema(repo)
     path = _arg(conf, "path") or _arg(conf, "legacy_path")
-    report = metadefs.load_metadefs(SqlMetadefRepository(repo.engine), path)  # type: ignore[arg-type]
+    mode = metadefs.LoadMode(merge=bool(_arg(conf, "merge")),
+                             prefer_new=bool(_arg(conf, "prefer_new")),
+                             overwrite=bool(_arg(conf, "overwrite")))
+    report = metadefs.load_metadefs(SqlMetadefRepository(repo.engine), path,  # type: ignore[arg-type]
+                                    mode)
     for name in report.loaded:
         print(f"Loaded namespace {name}.")
+    for name in report.merged:
+        print(f"Merged namespace {name}.")
     for name in report.skipped:
         print(f"Skipped namespace {name}: it is already in the database.")
 

@@ -106,12 +106,24 @@ class MetadefRepository(Protocol):
     def list_resource_types(self) -> list[Record]:
         """Every resource type: ``name, created_at, updated_at``, by name."""
 
-    def add_association(self, namespace: str, association: Record) -> Record:
-        """Associate the resource type ``association["name"]`` (which must exist) with
-        the namespace; ``errors.Duplicate`` if it already is."""
+    def add_association(self, namespace: str, association: Record, *,
+                        create_resource_type: bool = False) -> Record:
+        """Associate the resource type ``association["name"]`` with the namespace;
+        ``errors.Duplicate`` if it already is. The resource type must exist
+        (``errors.NotFound``) unless ``create_resource_type`` (the loader's merge)."""
 
     def remove_association(self, namespace: str, resource_type: str) -> None:
         """``errors.NotFound`` if the namespace is not associated with it."""
+
+
+def embedded_items(document: Record) -> dict[ItemKind, list[Record]]:
+    """The items a namespace document holds; its properties are a dict by name."""
+    return {
+        "properties": [{"name": name, **definition} for name, definition in
+                       (document.get("properties") or {}).items()],
+        "objects": document.get("objects") or [],
+        "tags": document.get("tags") or [],
+    }
 
 
 def full_namespace(repo: MetadefRepository, namespace: str) -> Record:

@@ -332,9 +332,11 @@ class RegistryMetadefRepository:
     def list_resource_types(self) -> list[Record]:
         return self._call("list_resource_types")  # type: ignore[no-any-return]
 
-    def add_association(self, namespace: str, association: Record) -> Record:
+    def add_association(self, namespace: str, association: Record, *,
+                        create_resource_type: bool = False) -> Record:
         return self._call(  # type: ignore[no-any-return]
-            "add_association", namespace=namespace, association=association)
+            "add_association", namespace=namespace, association=association,
+            create_resource_type=create_resource_type)
 
     def remove_association(self, namespace: str, resource_type: str) -> None:
         self._call("remove_association", namespace=namespace, resource_type=resource_type)

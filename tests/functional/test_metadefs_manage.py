@@ -67,3 +67,54 @@ def test_export_writes_files_that_load_back_the_same_catalog(
             "OS-Compute-Watchdog.json"])
     assert documents(copy) == documents(repo)
     copy.engine.dispose()
+
+
+WATCHDOG = "OS::Compute::Watchdog"
+
+
+def tags_of(repo: SqlMetadefRepository, namespace: str) -> list[str]:
+    return [tag["name"] for tag in repo.list_items(namespace, "tags")]
+
+
+def test_load_with_merge_adds_what_the_database_lacks(
+        loaded: tuple[SqlMetadefRepository, Path]) -> None:
+    repo, conf = loaded
+    repo.delete_items(WATCHDOG, "tags")
+    result = run_manage(conf, "db", "load_metadefs", "--merge")
+    assert (result.returncode, result.stdout, tags_of(repo, WATCHDOG)) == (
+        0, "".join(f"Merged namespace {name}.\n" for name in PACKAGED), ["watchdog"])
+
+
+def test_load_with_merge_keeps_what_an_operator_changed(
+        loaded: tuple[SqlMetadefRepository, Path]) -> None:
+    repo, _ = loaded
+    changed = {"name": "hw_watchdog_action", "title": "Mine", "type": "string"}
+    repo.update_item(WATCHDOG, "properties", "hw_watchdog_action", changed)
+    metadefs.load_metadefs(repo, mode=metadefs.LoadMode(merge=True))
+    assert repo.get_item(WATCHDOG, "properties", "hw_watchdog_action") == changed
+
+
+def test_load_with_prefer_new_restores_the_file_values(
+        loaded: tuple[SqlMetadefRepository, Path]) -> None:
+    repo, _ = loaded
+    repo.update_item(WATCHDOG, "properties", "hw_watchdog_action",
+                     {"name": "hw_watchdog_action", "title": "Mine", "type": "string"})
+    metadefs.load_metadefs(repo, mode=metadefs.LoadMode(merge=True, prefer_new=True))
+    assert repo.get_item(WATCHDOG, "properties", "hw_watchdog_action")["title"] == (
+        "Watchdog action")
+
+
+def test_load_with_overwrite_drops_items_the_file_lacks(
+        loaded: tuple[SqlMetadefRepository, Path]) -> None:
+    repo, _ = loaded
+    repo.create_items(WATCHDOG, "tags", [{"name": "extra"}])
+    metadefs.load_metadefs(repo, mode=metadefs.LoadMode(merge=True, overwrite=True))
+    assert tags_of(repo, WATCHDOG) == ["watchdog"]
+
+
+def test_load_refuses_prefer_new_without_merge(
+        loaded: tuple[SqlMetadefRepository, Path]) -> None:
+    _, conf = loaded
+    result = run_manage(conf, "db", "load_metadefs", "--prefer_new")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1, "", "glance-manage: --prefer_new and --overwrite only go with --merge\n")

@@ -29,6 +29,7 @@ from glance_svc.domain.image import utcnow
 from glance_svc.domain.metadef_repository import (
     ItemKind,
     Record,
+    embedded_items,
     item_duplicate,
     item_not_found,
     namespace_duplicate,
@@ -76,16 +77,6 @@ def _namespace_record(row: Any, linked: list[Record]) -> Record:
     record.update(created_at=row.created_at, updated_at=row.updated_at,
                   resource_type_associations=linked)
     return record
-
-
-def _embedded_items(document: Record) -> dict[ItemKind, list[Record]]:
-    """The items a namespace document holds; its properties are a dict by name."""
-    return {
-        "properties": [{"name": name, **definition} for name, definition in
-                       (document.get("properties") or {}).items()],
-        "objects": document.get("objects") or [],
-        "tags": document.get("tags") or [],
-    }
 
 
 _ASSOCIATION_QUERY = (
@@ -158,7 +149,7 @@ class SqlMetadefRepository:
             values = {field: document.get(field) for field in NAMESPACE_FIELDS}
             namespace_id = conn.execute(sa.insert(namespaces).values(
                 **values, created_at=now, updated_at=now)).inserted_primary_key[0]
-            for kind, items in _embedded_items(document).items():
+            for kind, items in embedded_items(document).items():
                 self._insert_items(conn, namespace_id, kind, items)
             for association in document.get("resource_type_associations") or []:
                 self._associate(conn, namespace_id, association,
@@ -254,13 +245,15 @@ class SqlMetadefRepository:
             return [{"name": row.name, "created_at": row.created_at,
                      "updated_at": row.updated_at} for row in rows]
 
-    def add_association(self, namespace: str, association: Record) -> Record:
+    def add_association(self, namespace: str, association: Record, *,
+                        create_resource_type: bool = False) -> Record:
         type_name = association["name"]
         with self._writing(lambda: (
                 f"The metadata definition resource-type association of resource-type="
                 f"{type_name} to namespace={namespace}, already exists.")) as conn:
             namespace_id = self._namespace_id(conn, namespace)
-            self._associate(conn, namespace_id, association)
+            self._associate(conn, namespace_id, association,
+                            create_resource_types=create_resource_type)
         [added] = [a for a in self.get_namespace(namespace)["resource_type_associations"]
                    if a["name"] == type_name]
         return added

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from glance_svc import errors
-from glance_svc.db.sqlalchemy.metadef_catalog import SqlMetadefRepository
-from glance_svc.domain.metadef_repository import Record, full_namespace
+from glance_svc.db.sqlalchemy.metadef_catalog import NAMESPACE_FIELDS, SqlMetadefRepository
+from glance_svc.domain.metadef_repository import Record, embedded_items, full_namespace
 
 PACKAGED_DIR = Path(__file__).resolve().parents[2] / "metadefs"
 # Loaded namespaces belong to no project: Glance's loader names the owner "admin".
@@ -34,32 +34,79 @@ class MetadefError(ValueError):
 @dataclasses.dataclass
 class LoadReport:
     loaded: list[str] = dataclasses.field(default_factory=list)
+    merged: list[str] = dataclasses.field(default_factory=list)
     skipped: list[str] = dataclasses.field(default_factory=list)
 
 
-def load_metadefs(repo: SqlMetadefRepository, path: str | os.PathLike[str] | None = None
-                  ) -> LoadReport:
+@dataclasses.dataclass(frozen=True)
+class LoadMode:
+    """What happens to a namespace the database already has (Glance's three flags).
+
+    ``merge``: add the file's objects, properties, tags and associations it lacks;
+    ``prefer_new``: also overwrite the namespace's fields and same-named items with the
+    file's; ``overwrite``: first remove every object, property and tag. Without ``merge``
+    the namespace is left alone.
+    """
+
+    merge: bool = False
+    prefer_new: bool = False
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.prefer_new or self.overwrite) and not self.merge:
+            raise MetadefError("--prefer_new and --overwrite only go with --merge")
+
+
+def load_metadefs(repo: SqlMetadefRepository, path: str | os.PathLike[str] | None = None,
+                  mode: LoadMode | None = None) -> LoadReport:
     """Load every ``*.json`` namespace file in ``path`` (default: the packaged catalog)."""
+    mode = mode or LoadMode()
     directory = Path(path) if path else PACKAGED_DIR
     if not directory.is_dir():
         raise MetadefError(f"{directory}: not a directory")
     report = LoadReport()
     for file in sorted(directory.glob("*.json")):
-        document = _read(file)
+        document = _with_defaults(_read(file))
         name = document["namespace"]
         try:
-            repo.get_namespace(name)
-        except errors.NotFound:
-            pass
-        else:
-            report.skipped.append(name)
-            continue
-        try:
-            repo.create_namespace(_with_defaults(document), create_resource_types=True)
+            if not _exists(repo, name):
+                repo.create_namespace(document, create_resource_types=True)
+                report.loaded.append(name)
+            elif mode.merge:
+                _merge(repo, document, mode)
+                report.merged.append(name)
+            else:
+                report.skipped.append(name)
         except (KeyError, TypeError, errors.Duplicate) as exc:
             raise MetadefError(f"{file}: cannot load namespace {name}: {exc}") from None
-        report.loaded.append(name)
     return report
+
+
+def _exists(repo: SqlMetadefRepository, name: str) -> bool:
+    try:
+        repo.get_namespace(name)
+    except errors.NotFound:
+        return False
+    return True
+
+
+def _merge(repo: SqlMetadefRepository, document: Record, mode: LoadMode) -> None:
+    name = document["namespace"]
+    if mode.prefer_new:
+        repo.update_namespace(name, {k: document.get(k) for k in NAMESPACE_FIELDS})
+    for kind, items in embedded_items(document).items():
+        if mode.overwrite:
+            repo.delete_items(name, kind)
+        stored = {item["name"] for item in repo.list_items(name, kind)}
+        for item in items:
+            if item["name"] not in stored:
+                repo.create_items(name, kind, [item])
+            elif mode.prefer_new:
+                repo.update_item(name, kind, item["name"], item)
+    linked = {a["name"] for a in repo.get_namespace(name)["resource_type_associations"]}
+    for association in document.get("resource_type_associations") or []:
+        if association["name"] not in linked:
+            repo.add_association(name, association, create_resource_type=True)
 
 
 def unload_metadefs(repo: SqlMetadefRepository) -> list[str]:
