@@ -28,7 +28,8 @@ ItemKind = Literal["objects", "properties", "tags"]
 ITEM_KINDS: tuple[ItemKind, ...] = ("objects", "properties", "tags")
 
 
-_NOUNS = {"objects": "object", "properties": "property", "tags": "tag"}
+# The singular of each item kind, as messages name it.
+NOUNS = {"objects": "object", "properties": "property", "tags": "tag"}
 
 
 # Glance's messages: clients and operators read them.
@@ -41,14 +42,14 @@ def namespace_duplicate(namespace: str) -> str:
 
 
 def item_not_found(kind: ItemKind, name: str, namespace: str) -> str:
-    return (f"The metadata definition {_NOUNS[kind]} with name={name} was not found in "
+    return (f"The metadata definition {NOUNS[kind]} with name={name} was not found in "
             f"namespace={namespace}.")
 
 
 def item_duplicate(kind: ItemKind, name: str, namespace: str) -> str:
     if kind == "tags":
         return f"A metadata tag with name={name} already exists in namespace={namespace}."
-    return (f"A metadata definition {_NOUNS[kind]} with name={name} already exists in "
+    return (f"A metadata definition {NOUNS[kind]} with name={name} already exists in "
             f"namespace={namespace}.")
 
 

@@ -23,6 +23,7 @@ from glance_svc import errors
 from glance_svc.domain import listing
 from glance_svc.domain.images import image_opts
 from glance_svc.domain.metadef_repository import (
+    NOUNS,
     ItemKind,
     MetadefRepository,
     Record,
@@ -59,7 +60,6 @@ _KIND_RULES: dict[str, dict[str, str]] = {
              "add": "add_metadef_tag", "modify": "modify_metadef_tag",
              "delete": "delete_metadef_tag", "delete_all": "delete_metadef_tags"},
 }
-_NOUNS = {"objects": "object", "properties": "property", "tags": "tag"}
 
 
 def _validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
@@ -85,7 +85,7 @@ class MetadefService:
                             for kind, schema in metadef_schemas().items()}
 
     # -- gates ------------------------------------------------------------------------------
-    def validate(self, kind: str, body: Any) -> Record:
+    def _validate(self, kind: str, body: Any) -> Record:
         """``body`` without its read-only keys, or 400 unless it fits schema ``kind``."""
         if not isinstance(body, dict):
             raise errors.BadRequest("Unexpected body type. Expected dict.")
@@ -186,7 +186,7 @@ class MetadefService:
         return _prefixed(document, prefix) if prefix else document
 
     def create_namespace(self, ctx: RequestContext, body: Any) -> Record:
-        document = self._namespace_fields(ctx, self.validate("namespace", body))
+        document = self._namespace_fields(ctx, self._validate("namespace", body))
         self.policy.enforce(ctx, "add_metadef_namespace", self._target(document))
         for kind in ("objects", "tags"):
             self._refuse_repeats(kind, document["namespace"], document.get(kind) or [])
@@ -211,7 +211,7 @@ class MetadefService:
     def update_namespace(self, ctx: RequestContext, name: str, body: Any) -> Record:
         """PUT replaces the namespace's own fields; its contents stay."""
         namespace = self._namespace(ctx, name, "modify_metadef_namespace")
-        fields = self._namespace_fields(ctx, self.validate("namespace", body))
+        fields = self._namespace_fields(ctx, self._validate("namespace", body))
         for key in ("resource_type_associations", "properties", "objects", "tags"):
             fields.pop(key, None)
         if fields["owner"] != namespace["owner"] or (
@@ -248,7 +248,7 @@ class MetadefService:
     def create_item(self, ctx: RequestContext, namespace: str, kind: ItemKind, body: Any
                     ) -> Record:
         self._namespace(ctx, namespace, _KIND_RULES[kind]["add"])
-        item = self.validate(_KIND_RULES[kind]["schema"], body)
+        item = self._validate(_KIND_RULES[kind]["schema"], body)
         [created] = self.repo.create_items(namespace, kind, [item])
         return created
 
@@ -258,7 +258,7 @@ class MetadefService:
         self._namespace(ctx, namespace, "add_metadef_tags")
         if not isinstance(body, dict) or not isinstance(body.get("tags"), list):
             raise errors.BadRequest('Expected tags in the form {"tags": [{"name": "..."}]}')
-        tags = [self.validate("tag", tag) for tag in body["tags"]]
+        tags = [self._validate("tag", tag) for tag in body["tags"]]
         self._refuse_repeats("tags", namespace, tags)
         return self.repo.create_items(namespace, "tags", tags, replace=not append)
 
@@ -266,14 +266,14 @@ class MetadefService:
                     body: Any) -> Record:
         """PUT replaces the item (and may rename it)."""
         self._namespace(ctx, namespace, _KIND_RULES[kind]["modify"])
-        item = self.validate(_KIND_RULES[kind]["schema"], body)
+        item = self._validate(_KIND_RULES[kind]["schema"], body)
         return self.repo.update_item(namespace, kind, name, item)
 
     def delete_item(self, ctx: RequestContext, namespace: str, kind: ItemKind, name: str
                     ) -> None:
         ns = self._namespace(ctx, namespace, _KIND_RULES[kind]["delete"])
         if ns["protected"]:
-            raise _protected(_NOUNS[kind], name)
+            raise _protected(NOUNS[kind], name)
         self.repo.delete_items(namespace, kind, name)
 
     def delete_items(self, ctx: RequestContext, namespace: str, kind: ItemKind) -> None:
@@ -309,7 +309,7 @@ class MetadefService:
 
     def add_association(self, ctx: RequestContext, namespace: str, body: Any) -> Record:
         self._namespace(ctx, namespace, "add_metadef_resource_type_association")
-        association = self.validate("resource_type", body)
+        association = self._validate("resource_type", body)
         return self.repo.add_association(namespace, association)
 
     def remove_association(self, ctx: RequestContext, namespace: str, resource_type: str

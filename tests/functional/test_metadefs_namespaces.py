@@ -181,3 +181,11 @@ def test_delete_of_a_protected_namespace_is_403(admin: ApiClient, namespace: str
     assert outcome(response) == (
         403, f"Metadata definition namespace {namespace} is protected and cannot be "
              "deleted.")
+
+
+def test_a_caller_without_a_project_must_name_the_owner(api: ApiClient) -> None:
+    response = api.post(NAMESPACES, json={"namespace": unique("ns")},
+                        headers={"Accept": "application/json"})
+    assert outcome(response) == (
+        400, "A namespace needs an owner: give 'owner', or call with a project-scoped "
+             "token.")
