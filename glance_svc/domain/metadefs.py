@@ -111,20 +111,17 @@ class MetadefService:
     def _namespace(self, ctx: RequestContext, name: str, rule: str | None = None) -> Record:
         """The namespace if the caller may see it (else 404) and, with ``rule``, may
         also do that to it (else 403)."""
-        try:
-            namespace = self.repo.get_namespace(name)
-        except errors.NotFound:
-            raise errors.NotFound(namespace_not_found(name)) from None
+        namespace = self.repo.get_namespace(name)
         target = self._target(namespace)
         if not self._visible(ctx, namespace) or not self.policy.check(
                 ctx, "get_metadef_namespace", target):
             raise errors.NotFound(namespace_not_found(name))
         if rule is not None:
             self.policy.enforce(ctx, rule, target)
-            self._legacy_owner_check(ctx, namespace, rule)
+            self._owner_check(ctx, namespace, rule)
         return namespace
 
-    def _legacy_owner_check(self, ctx: RequestContext, namespace: Record, rule: str) -> None:
+    def _owner_check(self, ctx: RequestContext, namespace: Record, rule: str) -> None:
         """Glance's database layer lets only the owner (or an admin) change a namespace,
         whatever the policy says; that matters once an operator opens the write rules."""
         if rule.startswith("get_") or ctx.is_admin:

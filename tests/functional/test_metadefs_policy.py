@@ -92,3 +92,16 @@ def test_a_caller_without_the_reader_role_may_not_list(trusted_api: ApiClient,
     nobody = fx.json_client(trusted_api).as_user(PROJECT_C, roles="")
     assert outcome(nobody.get(NAMESPACES)) == (
         403, "You are not authorized to complete get_metadef_namespaces action.")
+
+
+def test_opened_write_rules_still_keep_a_namespace_to_its_owner(make_server) -> None:  # noqa: ANN001
+    server = make_server(paste_flavor="trusted-auth")
+    server.stop()
+    (server.workdir / "policy.yaml").write_text('"metadef_admin": "role:member"\n')
+    server.start()
+    client = ApiClient(server.url, {"Accept": "application/json"})
+    name = create_namespace(client.as_user(PROJECT_B))["namespace"]
+    stranger = client.as_user(PROJECT_C).put(f"{NAMESPACES}/{name}", json={"namespace": name})
+    owner = client.as_user(PROJECT_B).put(f"{NAMESPACES}/{name}", json={"namespace": name})
+    assert (outcome(stranger), owner.status_code) == (
+        (403, "You are not authorized to complete modify_metadef_namespace action."), 200)
