@@ -1,7 +1,9 @@
-"""``glance-manage db unload_metadefs`` and ``export_metadefs`` on the tables the API serves.
+"""``glance-manage db load_metadefs`` (its merge modes), ``unload_metadefs`` and
+``export_metadefs`` on the tables the API serves.
 
 The database is prepared in-process (schema, packaged catalog); only the command under
-test runs as the real ``glance-manage``.
+test runs as the real ``glance-manage``. Named ``test_db_*`` so the registry pass of the
+suite, which repeats only the API tests, skips it.
 """
 
 from __future__ import annotations
