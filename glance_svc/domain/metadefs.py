@@ -185,6 +185,7 @@ class MetadefService:
     def create_namespace(self, ctx: RequestContext, body: Any) -> Record:
         document = self._namespace_fields(ctx, self._validate("namespace", body))
         self.policy.enforce(ctx, "add_metadef_namespace", self._target(document))
+        self._validate_embedded(document)
         for kind in ("objects", "tags"):
             self._refuse_repeats(kind, document["namespace"], document.get(kind) or [])
         self._refuse_repeats_of(
@@ -193,6 +194,20 @@ class MetadefService:
                       f"{n} to namespace={document['namespace']}, already exists.")
         self.repo.create_namespace(document)
         return full_namespace(self.repo, document["namespace"])
+
+    def _validate_embedded(self, document: Record) -> None:
+        """Hold what a new namespace embeds to the schema of each item on its own (the
+        namespace schema leaves their names optional and unbounded); replace each by its
+        checked form."""
+        for key, schema in (("objects", "object"), ("tags", "tag"),
+                            ("resource_type_associations", "resource_type")):
+            if key in document:
+                document[key] = [self._validate(schema, item) for item in document[key]]
+        if "properties" in document:
+            document["properties"] = {
+                name: {k: v for k, v in self._validate(
+                    "property", {**definition, "name": name}).items() if k != "name"}
+                for name, definition in document["properties"].items()}
 
     @staticmethod
     def _namespace_fields(ctx: RequestContext, body: Record) -> Record:

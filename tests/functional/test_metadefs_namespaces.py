@@ -189,3 +189,17 @@ def test_a_caller_without_a_project_must_name_the_owner(api: ApiClient) -> None:
     assert outcome(response) == (
         400, "A namespace needs an owner: give 'owner', or call with a project-scoped "
              "token.")
+
+
+def test_create_with_a_nameless_embedded_tag_is_400(admin: ApiClient) -> None:
+    response = admin.post(NAMESPACES, json={"namespace": unique("ns"), "tags": [{}]})
+    assert outcome(response) == (
+        400, "Provided object does not match schema 'tag': 'name' is a required property")
+
+
+def test_create_with_an_overlong_embedded_property_name_is_400(admin: ApiClient) -> None:
+    response = admin.post(NAMESPACES, json={
+        "namespace": unique("ns"), "properties": {"p" * 81: {"title": "T", "type": "string"}}})
+    assert outcome(response) == (
+        400, f"Provided object does not match schema 'property': '{'p' * 81}' is too long "
+             "(in name)")
