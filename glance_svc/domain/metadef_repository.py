@@ -41,6 +41,12 @@ def namespace_duplicate(namespace: str) -> str:
     return f"The metadata definition namespace={namespace} already exists."
 
 
+def association_message(resource_type: str, namespace: str, outcome: str) -> str:
+    """``outcome``: "already exists" or "was not found"."""
+    return (f"The metadata definition resource-type association of resource-type="
+            f"{resource_type} to namespace={namespace}, {outcome}.")
+
+
 def item_not_found(kind: ItemKind, name: str, namespace: str) -> str:
     return (f"The metadata definition {NOUNS[kind]} with name={name} was not found in "
             f"namespace={namespace}.")

@@ -27,6 +27,7 @@ from glance_svc.domain.metadef_repository import (
     ItemKind,
     MetadefRepository,
     Record,
+    association_message,
     full_namespace,
     item_duplicate,
     namespace_not_found,
@@ -190,8 +191,7 @@ class MetadefService:
             self._refuse_repeats(kind, document["namespace"], document.get(kind) or [])
         self._refuse_repeats_of(
             [a["name"] for a in document.get("resource_type_associations") or []],
-            lambda n: f"The metadata definition resource-type association of resource-type="
-                      f"{n} to namespace={document['namespace']}, already exists.")
+            lambda n: association_message(n, document["namespace"], "already exists"))
         self.repo.create_namespace(document)
         return full_namespace(self.repo, document["namespace"])
 

@@ -29,6 +29,7 @@ from glance_svc.domain.image import utcnow
 from glance_svc.domain.metadef_repository import (
     ItemKind,
     Record,
+    association_message,
     embedded_items,
     item_duplicate,
     item_not_found,
@@ -248,9 +249,8 @@ class SqlMetadefRepository:
     def add_association(self, namespace: str, association: Record, *,
                         create_resource_type: bool = False) -> Record:
         type_name = association["name"]
-        with self._writing(lambda: (
-                f"The metadata definition resource-type association of resource-type="
-                f"{type_name} to namespace={namespace}, already exists.")) as conn:
+        with self._writing(lambda: association_message(type_name, namespace,
+                                                       "already exists")) as conn:
             namespace_id = self._namespace_id(conn, namespace)
             self._associate(conn, namespace_id, association,
                             create_resource_types=create_resource_type)
@@ -286,6 +286,5 @@ class SqlMetadefRepository:
                 associations.c.namespace_id == namespace_id,
                 associations.c.resource_type_id == type_ids)).rowcount
         if not removed:
-            raise errors.NotFound(
-                f"The metadata definition resource-type association of resource-type="
-                f"{resource_type} to namespace={namespace}, was not found.")
+            raise errors.NotFound(association_message(resource_type, namespace,
+                                                      "was not found"))
