@@ -26,6 +26,7 @@ from glance_svc.domain.images import ImageService
 from glance_svc.domain.imports import ImportService
 from glance_svc.domain.legacy_import import LegacyImport
 from glance_svc.domain.members import MemberService
+from glance_svc.domain.metadefs import MetadefService
 from glance_svc.domain.policy import Enforcer
 from glance_svc.domain.repository import ImageRepository
 from glance_svc.domain.stage_forwarding import StageForwarding
@@ -65,6 +66,11 @@ class AppDeps:
     @functools.cached_property
     def members(self) -> MemberService:
         return MemberService(self.conf, self.repo, self.policy, self.images)
+
+    @functools.cached_property
+    def metadefs(self) -> MetadefService:
+        return MetadefService(self.conf, db_api.get_metadef_repository(self.conf, self.repo),
+                              self.policy)
 
     @functools.cached_property
     def tasks(self) -> BackgroundTasks:

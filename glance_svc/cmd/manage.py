@@ -4,7 +4,9 @@
     glance-manage db version | db upgrade [--version V] | db version_control [--version V]
     glance-manage db purge [--age_in_days 30] [--max_rows 100]
     glance-manage db purge_images_table [--age_in_days 180] [--max_rows 100]
-    glance-manage db load_metadefs [--path DIR]
+    glance-manage db load_metadefs [--path DIR] [--merge [--prefer_new] [--overwrite]]
+    glance-manage db unload_metadefs
+    glance-manage db export_metadefs [--path DIR]
 
 Without ``--config-file`` it reads, when present and in this order, glance-registry.conf,
 glance-api.conf and glance-manage.conf from /etc/glance (or ``$OS_GLANCE_CONFIG_DIR``);
@@ -35,6 +37,7 @@ from glance_svc.db import migrations
 from glance_svc.db.sqlalchemy import engine as engine_mod
 from glance_svc.db.sqlalchemy import metadefs
 from glance_svc.db.sqlalchemy.api import SqlImageRepository
+from glance_svc.db.sqlalchemy.metadef_catalog import SqlMetadefRepository
 
 PROG = "glance-manage"
 CONFIG_FILES = ("glance-registry.conf", "glance-api.conf", "glance-manage.conf")
@@ -47,6 +50,8 @@ LEGACY = {
     "db_version": "version",
     "db_version_control": "version_control",
     "db_load_metadefs": "load_metadefs",
+    "db_unload_metadefs": "unload_metadefs",
+    "db_export_metadefs": "export_metadefs",
 }
 
 
@@ -86,8 +91,20 @@ def _add_actions(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
         "purge", help="remove old soft-deleted rows from every table but images"), 30)
     _aged(subparsers.add_parser(
         "purge_images_table", help="remove old deleted images nothing refers to"), 180)
-    subparsers.add_parser("load_metadefs", help="load metadata definition files").add_argument(
+    load = subparsers.add_parser("load_metadefs", help="load metadata definition files")
+    load.add_argument(
         "--path", help="directory of *.json namespace files (default: the packaged catalog)")
+    load.add_argument("--merge", action="store_true",
+                      help="add what a file has to a namespace already in the database")
+    load.add_argument("--prefer_new", action="store_true",
+                      help="with --merge: the file's values win over the database's")
+    load.add_argument("--overwrite", action="store_true",
+                      help="with --merge: drop the namespace's objects, properties and "
+                           "tags first")
+    subparsers.add_parser("unload_metadefs", help="remove every metadata definition")
+    subparsers.add_parser(
+        "export_metadefs", help="write each namespace to a file load_metadefs reads"
+    ).add_argument("--path", help="directory to write into (default: the packaged catalog)")
 
 
 def add_command_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -100,7 +117,7 @@ def add_command_parsers(subparsers: argparse._SubParsersAction) -> None:  # type
         parser.set_defaults(action=action)
         if action in ("sync", "upgrade", "version_control"):
             parser.add_argument("legacy_version", nargs="?", metavar="VERSION")
-        elif action == "load_metadefs":
+        elif action in ("load_metadefs", "export_metadefs"):
             parser.add_argument("legacy_path", nargs="?", metavar="PATH")
 
 
@@ -155,11 +172,30 @@ def do_purge_images(conf: cfg.ConfigOpts, repo: SqlImageRepository) -> None:
 def do_load_metadefs(conf: cfg.ConfigOpts, repo: SqlImageRepository) -> None:
     _require_schema(repo)
     path = _arg(conf, "path") or _arg(conf, "legacy_path")
-    report = metadefs.load_metadefs(repo.engine, path)  # type: ignore[arg-type]
+    mode = metadefs.LoadMode(merge=bool(_arg(conf, "merge")),
+                             prefer_new=bool(_arg(conf, "prefer_new")),
+                             overwrite=bool(_arg(conf, "overwrite")))
+    report = metadefs.load_metadefs(SqlMetadefRepository(repo.engine), path,  # type: ignore[arg-type]
+                                    mode)
     for name in report.loaded:
         print(f"Loaded namespace {name}.")
+    for name in report.merged:
+        print(f"Merged namespace {name}.")
     for name in report.skipped:
         print(f"Skipped namespace {name}: it is already in the database.")
+
+
+def do_unload_metadefs(conf: cfg.ConfigOpts, repo: SqlImageRepository) -> None:
+    _require_schema(repo)
+    for name in metadefs.unload_metadefs(SqlMetadefRepository(repo.engine)):
+        print(f"Removed namespace {name}.")
+
+
+def do_export_metadefs(conf: cfg.ConfigOpts, repo: SqlImageRepository) -> None:
+    _require_schema(repo)
+    path = _arg(conf, "path") or _arg(conf, "legacy_path")
+    for file in metadefs.export_metadefs(SqlMetadefRepository(repo.engine), path):  # type: ignore[arg-type]
+        print(f"Wrote {file}.")
 
 
 ACTIONS: dict[str, Callable[[cfg.ConfigOpts, SqlImageRepository], None]] = {
@@ -170,6 +206,8 @@ ACTIONS: dict[str, Callable[[cfg.ConfigOpts, SqlImageRepository], None]] = {
     "purge": do_purge,
     "purge_images_table": do_purge_images,
     "load_metadefs": do_load_metadefs,
+    "unload_metadefs": do_unload_metadefs,
+    "export_metadefs": do_export_metadefs,
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from oslo_config import cfg
 from oslo_db import options as db_options
 
+from glance_svc.domain.metadef_repository import MetadefRepository
 from glance_svc.domain.repository import ImageRepository
 
 SQL_APIS = ("glance_svc.db.sqlalchemy.api", "glance.db.sqlalchemy.api")
@@ -48,3 +49,16 @@ def get_repository(conf: cfg.ConfigOpts) -> ImageRepository:
     from glance_svc.db.sqlalchemy.api import SqlImageRepository
 
     return SqlImageRepository.from_conf(conf)
+
+
+def get_metadef_repository(conf: cfg.ConfigOpts, images: ImageRepository
+                           ) -> MetadefRepository:
+    """The catalog's repository, sharing ``images``' engine or registry connection, so a
+    worker opens one pool (or one session) for both."""
+    if uses_registry(conf):
+        from glance_svc.registry.client import RegistryMetadefRepository
+
+        return RegistryMetadefRepository(images)  # type: ignore[arg-type]
+    from glance_svc.db.sqlalchemy.metadef_catalog import SqlMetadefRepository
+
+    return SqlMetadefRepository(images.engine)  # type: ignore[attr-defined]

@@ -1,8 +1,9 @@
 """The glance-registry WSGI app: the SQL image repository, served at ``POST /rpc``.
 
 The registry holds the only database connection of a registry-mode deployment. It answers
-exactly the calls of ``ImageRepository`` (``wire.COMMANDS``), so what glance-api can do
-through the registry is what it could do with a local repository, and nothing more.
+exactly the calls of ``ImageRepository`` and ``MetadefRepository`` (``wire.COMMANDS``), so
+what glance-api can do through the registry is what it could do with a local repository,
+and nothing more.
 
 Who may call: the registry trusts its caller with every image of every project (the
 repository has no notion of a caller; visibility is the API's job). So the caller must
@@ -67,6 +68,12 @@ class API:
         return SqlImageRepository.from_conf(self.conf)
 
     @functools.cached_property
+    def metadefs(self) -> Any:
+        from glance_svc.db.sqlalchemy.metadef_catalog import SqlMetadefRepository
+
+        return SqlMetadefRepository(self.repo.engine)
+
+    @functools.cached_property
     def policy(self) -> Any:
         from glance_svc.domain.policy import Enforcer
 
@@ -92,7 +99,8 @@ class API:
 
     def _run(self, name: str, kwargs: dict[str, Any]) -> Any:
         try:
-            return wire.encode(getattr(self.repo, name)(**kwargs))
+            backend = self.metadefs if name in wire.METADEF_COMMANDS else self.repo
+            return wire.encode(getattr(backend, name)(**kwargs))
         except errors.GlanceError as exc:
             return wire.encode_error(exc)
         except db_exc.DBConnectionError:

@@ -30,6 +30,7 @@ from oslo_config import cfg
 
 from glance_svc import errors
 from glance_svc.domain.image import Image, Member
+from glance_svc.domain.metadef_repository import ItemKind, Record
 from glance_svc.domain.query import ImageQuery
 from glance_svc.domain.quotas import Limits
 from glance_svc.domain.task import Task, TaskQuery
@@ -315,3 +316,65 @@ class RegistryRepository:
 
     def expire_tasks(self, now: dt.datetime, owner: str | None = None) -> int:
         return int(self._call("expire_tasks", now=now, owner=owner))
+
+
+class RegistryMetadefRepository:
+    """``MetadefRepository`` over glance-registry, on the transport of a
+    ``RegistryRepository`` (one HTTP session and service token per process)."""
+
+    def __init__(self, transport: RegistryRepository) -> None:
+        self._call = transport._call
+
+    # --- namespaces -------------------------------------------------------------------
+    def list_namespaces(self) -> list[Record]:
+        return self._call("list_namespaces")  # type: ignore[no-any-return]
+
+    def get_namespace(self, namespace: str) -> Record:
+        return self._call("get_namespace", namespace=namespace)  # type: ignore[no-any-return]
+
+    def create_namespace(self, document: Record, *, create_resource_types: bool = False
+                         ) -> Record:
+        return self._call(  # type: ignore[no-any-return]
+            "create_namespace", document=document,
+            create_resource_types=create_resource_types)
+
+    def update_namespace(self, namespace: str, values: Record) -> Record:
+        return self._call(  # type: ignore[no-any-return]
+            "update_namespace", namespace=namespace, values=values)
+
+    def delete_namespace(self, namespace: str) -> None:
+        self._call("delete_namespace", namespace=namespace)
+
+    # --- objects, properties, tags ----------------------------------------------------
+    def list_items(self, namespace: str, kind: ItemKind) -> list[Record]:
+        return self._call(  # type: ignore[no-any-return]
+            "list_items", namespace=namespace, kind=kind)
+
+    def get_item(self, namespace: str, kind: ItemKind, name: str) -> Record:
+        return self._call(  # type: ignore[no-any-return]
+            "get_item", namespace=namespace, kind=kind, name=name)
+
+    def create_items(self, namespace: str, kind: ItemKind, items: list[Record], *,
+                     replace: bool = False) -> list[Record]:
+        return self._call(  # type: ignore[no-any-return]
+            "create_items", namespace=namespace, kind=kind, items=items, replace=replace)
+
+    def update_item(self, namespace: str, kind: ItemKind, name: str, item: Record) -> Record:
+        return self._call(  # type: ignore[no-any-return]
+            "update_item", namespace=namespace, kind=kind, name=name, item=item)
+
+    def delete_items(self, namespace: str, kind: ItemKind, name: str | None = None) -> None:
+        self._call("delete_items", namespace=namespace, kind=kind, name=name)
+
+    # --- resource types ---------------------------------------------------------------
+    def list_resource_types(self) -> list[Record]:
+        return self._call("list_resource_types")  # type: ignore[no-any-return]
+
+    def add_association(self, namespace: str, association: Record, *,
+                        create_resource_type: bool = False) -> Record:
+        return self._call(  # type: ignore[no-any-return]
+            "add_association", namespace=namespace, association=association,
+            create_resource_type=create_resource_type)
+
+    def remove_association(self, namespace: str, resource_type: str) -> None:
+        self._call("remove_association", namespace=namespace, resource_type=resource_type)

@@ -29,18 +29,23 @@ from typing import Any
 
 from glance_svc import errors
 from glance_svc.domain.image import Image, Location, Member
+from glance_svc.domain.metadef_repository import MetadefRepository
 from glance_svc.domain.query import DateFilter, ImageQuery
 from glance_svc.domain.quotas import Limits
 from glance_svc.domain.repository import ImageRepository
 from glance_svc.domain.task import Task, TaskQuery
 
-# The commands are exactly the public methods of the repository interface: the registry
-# serves nothing the API could not do through a local repository.
-COMMANDS: dict[str, inspect.Signature] = {
-    name: inspect.signature(member)
-    for name, member in vars(ImageRepository).items()
-    if not name.startswith("_") and inspect.isfunction(member)
-}
+
+def _commands(port: type) -> dict[str, inspect.Signature]:
+    return {name: inspect.signature(member) for name, member in vars(port).items()
+            if not name.startswith("_") and inspect.isfunction(member)}
+
+
+# The commands are exactly the public methods of the two repository interfaces: the
+# registry serves nothing the API could not do through a local repository.
+IMAGE_COMMANDS = _commands(ImageRepository)
+METADEF_COMMANDS = _commands(MetadefRepository)
+COMMANDS: dict[str, inspect.Signature] = {**IMAGE_COMMANDS, **METADEF_COMMANDS}
 
 _RECORDS: dict[str, type[Any]] = {
     "image": Image,

@@ -23,7 +23,11 @@ from glance_svc.domain.image import Image, Location, Member
 from glance_svc.domain.query import DateFilter, ImageQuery
 from glance_svc.domain.quotas import Limits
 from glance_svc.registry import wire
-from glance_svc.registry.client import RegistryRepository, registry_client_opts
+from glance_svc.registry.client import (
+    RegistryMetadefRepository,
+    RegistryRepository,
+    registry_client_opts,
+)
 from tests.conftest import DATABASES
 from tests.fixtures.registry import RegistryServer
 from tests.fixtures.service import BIN, write_ini
@@ -81,9 +85,11 @@ def full_image(**fields: Any) -> Image:
 
 def test_client_implements_every_repository_method_with_its_signature() -> None:
     mismatched = [
-        name for name, signature in wire.COMMANDS.items()
-        if inspect.signature(getattr(RegistryRepository, name, None) or (lambda: None))
-        != signature
+        name
+        for client, commands in ((RegistryRepository, wire.IMAGE_COMMANDS),
+                                 (RegistryMetadefRepository, wire.METADEF_COMMANDS))
+        for name, signature in commands.items()
+        if inspect.signature(getattr(client, name, None) or (lambda: None)) != signature
     ]
     assert mismatched == []
 

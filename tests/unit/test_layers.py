@@ -27,7 +27,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # query, the repository port, and the quota limits a repository write enforces inside
     # its own transaction.
     ("model", ("glance_svc.domain.image", "glance_svc.domain.task", "glance_svc.domain.query",
-               "glance_svc.domain.repository", "glance_svc.domain.quotas")),
+               "glance_svc.domain.repository", "glance_svc.domain.quotas",
+               "glance_svc.domain.metadef_repository")),
     # Adapters: the data path, the SQL repository and the registry's client side. The
     # registry client implements the same port as the SQL repository, so it sits beside it.
     ("adapters", ("glance_svc.store", "glance_svc.db", "glance_svc.registry.client",

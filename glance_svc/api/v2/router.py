@@ -9,6 +9,7 @@ into responses."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 import uuid
@@ -30,6 +31,8 @@ from glance_svc.api.v2 import (
     imports,
     locations,
     members,
+    metadef_items,
+    metadef_namespaces,
     schemas,
     tags,
     tasks,
@@ -49,6 +52,42 @@ class Route:
     handler: Handler
     body: bool = False  # False: a request body is refused with 400 (spec §1 "body_reject")
 
+
+def _metadef_routes() -> tuple[Route, ...]:
+    """The catalog's routes; objects, properties and tags share one set of handlers."""
+    ns = "/metadefs/namespaces/{namespace}"
+    routes = [
+        Route("GET", "/metadefs/namespaces", metadef_namespaces.index),
+        Route("POST", "/metadefs/namespaces", metadef_namespaces.create, body=True),
+        Route("GET", ns, metadef_namespaces.show),
+        Route("PUT", ns, metadef_namespaces.update, body=True),
+        Route("DELETE", ns, metadef_namespaces.delete),
+        Route("GET", "/metadefs/resource_types", metadef_namespaces.resource_types),
+        Route("GET", f"{ns}/resource_types", metadef_namespaces.associations),
+        Route("POST", f"{ns}/resource_types", metadef_namespaces.associate, body=True),
+        Route("DELETE", f"{ns}/resource_types/{{resource_type}}",
+              metadef_namespaces.dissociate),
+        Route("POST", f"{ns}/tags", metadef_items.create_tags, body=True),
+        Route("POST", f"{ns}/tags/{{name}}", metadef_items.create_tag),
+    ]
+    for kind in ("objects", "properties", "tags"):
+        def bound(handler: Callable[..., webob.Response], kind: str = kind) -> Handler:
+            return functools.partial(handler, kind=kind)
+
+        routes += [
+            Route("GET", f"{ns}/{kind}", bound(metadef_items.index)),
+            Route("DELETE", f"{ns}/{kind}", bound(metadef_items.delete_all)),
+            Route("GET", f"{ns}/{kind}/{{name}}", bound(metadef_items.show)),
+            Route("PUT", f"{ns}/{kind}/{{name}}", bound(metadef_items.update), body=True),
+            Route("DELETE", f"{ns}/{kind}/{{name}}", bound(metadef_items.delete)),
+        ]
+        if kind != "tags":
+            routes.append(Route("POST", f"{ns}/{kind}", bound(metadef_items.create),
+                                body=True))
+    return tuple(routes)
+
+
+_METADEF_ROUTES = _metadef_routes()
 
 ROUTES: tuple[Route, ...] = (
     # images
@@ -103,6 +142,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/schemas/task", schemas.task),
     Route("GET", "/schemas/tasks", schemas.tasks),
     Route("GET", "/schemas/metadefs/{kind}", schemas.metadef),
+    # metadata definitions catalog
+    *_METADEF_ROUTES,
 )
 
 
