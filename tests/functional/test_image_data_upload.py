@@ -365,6 +365,36 @@ def test_connection_is_reusable_after_a_content_length_upload(api, server):
     assert answers[1].body == data
 
 
+def test_connection_is_reusable_after_a_chunked_upload_of_small_chunks(api, server):
+    image = raw_image(api)
+    data = os.urandom(1_000_003)
+    body = b"".join(b"%x;ext=1\r\n" % len(piece) + piece + b"\r\n"
+                    for piece in chunks(data, 1000)) + b"0\r\nX-Trailer: t\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+        sock.sendall(
+            f"PUT /v2/images/{image['id']}/file HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .encode() + body
+            + f"GET /v2/images/{image['id']}/file HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        answers = read_answers(sock, 2)
+    assert [answer.status for answer in answers] == [204, 200]
+    assert answers[1].body == data
+    assert api.get(f"/v2/images/{image['id']}").json()["checksum"] == (
+        hashlib.md5(data).hexdigest())
+
+
+def test_malformed_chunked_body_is_400_and_leaves_queued_image(api, server):
+    image = raw_image(api)
+    sock = start_chunked_upload(server, image["id"])
+    send_chunk(sock, b"x" * 100_000)
+    sock.sendall(b"zz\r\n")
+    reply = sock.recv(65536).decode(errors="replace")
+    sock.close()
+    assert reply.startswith("HTTP/1.1 400")
+    assert "invalid chunk size b'zz'" in reply
+    assert_clean_queued(wait_status(api, image["id"], "queued"))
+
+
 def test_client_closing_mid_content_length_body_leaves_queued_image(api, server):
     image = raw_image(api)
     sock = socket.create_connection(("127.0.0.1", server.port))

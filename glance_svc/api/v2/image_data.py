@@ -16,6 +16,7 @@ from typing import Any
 import webob
 
 from glance_svc import errors
+from glance_svc.api import chunked_body
 from glance_svc.api.middleware.cache import CACHE_FILTER_KEY
 from glance_svc.api.wsgi import ApiRequest, no_content
 from glance_svc.store.bodies import FileBody
@@ -70,6 +71,8 @@ def _request_body(req: ApiRequest) -> Any:
         from gunicorn.http.unreader import SocketUnreader
     except ImportError:  # pragma: no cover - another WSGI server
         return body
+    if (chunked := chunked_body.adopt(body)) is not None:
+        return chunked
     if (type(body) is Body and type(body.reader) is LengthReader
             and type(body.reader.unreader) is SocketUnreader
             and isinstance(getattr(body, "buf", None), io.BytesIO)
