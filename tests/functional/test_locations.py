@@ -156,6 +156,18 @@ def test_validation_data_that_does_not_match_returns_to_queued(owner, origin):
     assert owner.get(f"/v2/images/{image['id']}/file").status_code == 204
 
 
+def test_refused_http_location_stays_listed_on_the_queued_image(owner, service, origin):
+    # Glance's bug 2076648, which Tempest's location tests assert: the http store cannot
+    # delete, so a location whose hash did not match stays on the queued image.
+    image = queued(owner)
+    wrong = hashlib.sha256(b"something else").hexdigest()
+    add_location(owner, image["id"], f"{origin}/disk.img",
+                 validation_data={"os_hash_algo": "sha256", "os_hash_value": wrong})
+    owner.wait_for(image["id"], lambda i: i["status"] != "importing", timeout=30)
+    listed = service.get(f"/v2/images/{image['id']}/locations")
+    assert [loc["url"] for loc in listed.json()] == [f"{origin}/disk.img"]
+
+
 def test_missing_url_is_400(owner):
     image = queued(owner)
     assert owner.post(f"/v2/images/{image['id']}/locations", json={}).status_code == 400
