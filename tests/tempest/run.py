@@ -39,10 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.fixtures.keystone import ADMIN_PASSWORD, KeystoneServer
-from tests.fixtures.service import GlanceServer
+from tests.fixtures.service import GlanceServer, run_manage
 
 HERE = Path(__file__).resolve().parent
-PASTE_FILE = HERE.parents[1] / "glance_svc" / "etc" / "glance-api-paste.ini"
 TEST_REGEX = r"^tempest\.api\.image"
 CONCURRENCY = "2"
 # Tempest's summary block, from its "Totals" banner to "Sum of execute time ...".
@@ -106,19 +105,6 @@ CONFIGS: dict[str, tuple[Callable[[Path], dict[str, dict[str, Any]]], str]] = {
 }
 
 
-def paste_flavor(wanted: str) -> str:
-    """``wanted`` if glance_svc's paste file defines it, else plain ``keystone``.
-
-    The cache's paste flavor comes with the cache feature; until it exists, the
-    multi-store configuration still runs, and Tempest's cache tests show what is missing.
-    """
-    if f"[composite:glance-api-{wanted}]" in PASTE_FILE.read_text():
-        return wanted
-    print(f"tempest: paste flavor {wanted!r} not in {PASTE_FILE.name}; using 'keystone'",
-          flush=True)
-    return "keystone"
-
-
 # ------------------------------------------------------------------------ test data
 
 
@@ -162,10 +148,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def deployment(name: str, workdir: Path, keystone: KeystoneServer
                ) -> Iterator[tuple[GlanceServer, GlanceServer]]:
     """Two glance-api nodes of configuration ``name``, registered in Keystone's catalog."""
-    build, wanted_flavor = CONFIGS[name]
+    build, flavor = CONFIGS[name]
     shared = workdir / "shared"
     shared.mkdir(parents=True)
-    flavor = paste_flavor(wanted_flavor)
     database_url = f"sqlite:///{shared / 'glance.sqlite'}"
     nodes = []
     with contextlib.ExitStack() as stack:
@@ -178,6 +163,11 @@ def deployment(name: str, workdir: Path, keystone: KeystoneServer
             # Each node names itself, so the other can proxy staged imports to it.
             server.conf["DEFAULT"]["worker_self_reference_url"] = server.url
             stack.enter_context(server)
+            if not nodes:  # the catalog, once, as the bundle loads it on its first API host
+                loaded = run_manage(server.conf_path, "db", "load_metadefs")
+                if loaded.returncode != 0:
+                    raise RuntimeError(f"glance-manage db load_metadefs failed:\n"
+                                       f"{loaded.stdout}{loaded.stderr}")
             nodes.append(server)
         keystone.register_image_endpoint(nodes[0].url)
         keystone.register_image_endpoint(nodes[1].url, service_type="image_remote")
