@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from oslo_config import cfg
 
 from glance_svc import errors
-from glance_svc.domain import ownership
+from glance_svc.domain import events, ownership
 from glance_svc.domain.image import (
     ACTIVE,
     IMPORT_LOCK,
@@ -323,6 +323,7 @@ class ImportService(DataPathService):
                 inspection=self.transfers.inspection(image) if first else None,
                 watch=self.transfers.watcher(task.image_id, status))
             stored = None
+            events.emit("image.prepare", events.data_payload(image, store))
             try:
                 stored = self.stores.add(task.image_id, stream, store_id=store,
                                          size=image.size)
@@ -330,6 +331,7 @@ class ImportService(DataPathService):
             except _Abort:
                 raise
             except Exception as exc:
+                events.upload_failed(task.image_id, exc)
                 stream.close()
                 if stored is not None:
                     self.transfers.discard([stored.as_location()])
@@ -392,6 +394,7 @@ class ImportService(DataPathService):
             image.properties[FAILED] = _merge(image.properties.get(FAILED), failed)
             if activate and image.status != ACTIVE:
                 image.transition(ACTIVE)
+            events.data_stored(image, status)
         self._save(task, status, change)
 
     def _mark(self, task: ImportTask, status: str, *, remaining: list[str | None],

@@ -29,9 +29,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("model", ("glance_svc.domain.image", "glance_svc.domain.query",
                "glance_svc.domain.repository", "glance_svc.domain.quotas")),
     # Adapters: the data path, the SQL repository and the registry's client side. The
-    # registry client implements the same port as the SQL repository, so it sits beside it.
+    # registry client implements the same port as the SQL repository, so it sits beside it;
+    # the oslo.messaging notifier implements the domain's notifier port.
     ("adapters", ("glance_svc.store", "glance_svc.db", "glance_svc.registry.client",
-                  "glance_svc.registry.wire")),
+                  "glance_svc.registry.wire", "glance_svc.messaging")),
     # The domain services: rules, policy, quotas, the image state machine's callers.
     ("domain", ("glance_svc.domain",)),
     # The WSGI applications, the scrubber and crash recovery, each of which composes the
