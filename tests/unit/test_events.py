@@ -16,6 +16,7 @@ from oslo_context.context import RequestContext
 
 from glance_svc import errors
 from glance_svc.domain import events
+from glance_svc.domain.evented_repository import EventedRepository
 from glance_svc.domain.image import OPERATION_OWNER, Image, Member
 from glance_svc.store.bodies import FileBody, IterBody
 
@@ -180,3 +181,24 @@ def test_sendfile_download_counts_what_the_socket_sent(recorder: Recorder,
             body.close()
     assert [(p, payload["bytes_sent"]) for p, _, payload in recorder.sent] == [
         ("INFO", 9900)]
+
+
+class PropertyStore:
+    """Just the compare-and-set write the import lock and the heartbeat use."""
+
+    def set_property_if(self, image_id: str, name: str, value: str | None, *,
+                        expected: str | None) -> Image:
+        return Image(id=image_id, properties={name: value} if value else {})
+
+
+def test_import_lock_change_sends_image_update(recorder: Recorder) -> None:
+    repo = EventedRepository(PropertyStore())  # type: ignore[arg-type]
+    repo.set_property_if("i1", "os_glance_import_task", "t1", expected=None)
+    assert [(t, p["properties"]) for _, t, p in recorder.sent] == [
+        ("image.update", {"os_glance_import_task": "t1"})]
+
+
+def test_ownership_heartbeat_sends_nothing(recorder: Recorder) -> None:
+    repo = EventedRepository(PropertyStore())  # type: ignore[arg-type]
+    repo.set_property_if("i1", OPERATION_OWNER, "host/1/x/2", expected="host/1/x/1")
+    assert recorder.sent == []
