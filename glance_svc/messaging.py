@@ -5,15 +5,16 @@ rabbit driver and the default ``retry = -1`` that call blocks until the broker t
 message, so a broker that is down stalls every API request that emits an event (spec
 part 2 §1.1). Here the request thread only puts the message on a bounded queue, and one
 daemon thread per process sends from it. The API call costs a ``put_nowait``, whatever
-the broker does; while the broker is away the queue holds the latest ``QUEUE_SIZE``
-messages' worth of backlog (later ones are dropped with a warning, never waited for) and
-the sender resumes, in order, once oslo.messaging reconnects.
+the broker does; while the broker is away the queue holds up to ``QUEUE_SIZE`` messages
+(further ones are dropped with a warning, never waited for) and the sender resumes, in
+order, once oslo.messaging reconnects.
 
 Everything else is oslo.messaging's own configuration, which Glance's config files
 already carry: ``[oslo_messaging_notifications] driver``, ``transport_url``, ``topics``,
 ``retry``, ``[DEFAULT] transport_url``, ``control_exchange`` (``glance`` by default, as
 Glance sets it) and ``[oslo_messaging_rabbit]``. With no driver configured nothing is
-built and oslo.messaging is not even imported.
+built, and a config without the ``[oslo_messaging_notifications]`` section does not even
+import oslo.messaging.
 """
 
 from __future__ import annotations
