@@ -14,7 +14,7 @@ from typing import Protocol
 from oslo_config import cfg
 from oslo_log import log
 
-from glance_svc import recovery, scrubber
+from glance_svc import messaging, recovery, scrubber
 from glance_svc.api import app as api_app
 from glance_svc.api import server as api_server
 from glance_svc.api import versions as api_versions
@@ -23,6 +23,7 @@ from glance_svc.api.middleware import cors as cors_middleware
 from glance_svc.cache import service as cache_service
 from glance_svc.db import api as db_api
 from glance_svc.domain import (
+    events,
     glance_download,
     image_data,
     images,
@@ -67,6 +68,8 @@ _OPT_MODULES: tuple[OptModule, ...] = (
     image_data,
     transfers,
     task_records,
+    events,
+    messaging,
     property_protections,
     backends,
     format_check,

@@ -24,7 +24,7 @@ from keystonemiddleware.auth_token import _opts as authtoken_opts
 from oslo_config import cfg
 from oslo_middleware import opts as middleware_opts
 
-from glance_svc import config
+from glance_svc import config, messaging
 
 AUTHTOKEN_GROUP = "keystone_authtoken"
 RESERVED_STORES = {"os_glance_staging_store": "file", "os_glance_tasks_store": "file"}
@@ -44,6 +44,8 @@ def _register_libraries(conf: cfg.ConfigOpts) -> None:
         for group, opts in lister():
             conf.register_opts(opts, group=group)
     glance_store.register_opts(conf)
+    for group, opts in messaging.library_opts():
+        conf.register_opts(opts, group=group)
 
 
 def load(paths: Sequence[str]) -> cfg.ConfigOpts:

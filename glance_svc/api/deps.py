@@ -16,11 +16,14 @@ import socket
 
 from oslo_config import cfg
 
+from glance_svc import messaging
 from glance_svc.api import versions
 from glance_svc.api.stage_proxy import HttpStageProxy
 from glance_svc.cache.service import ImageCache
 from glance_svc.db import api as db_api
+from glance_svc.domain import events
 from glance_svc.domain.background import BackgroundTasks
+from glance_svc.domain.evented_repository import EventedRepository
 from glance_svc.domain.image_data import ImageDataService
 from glance_svc.domain.images import ImageService
 from glance_svc.domain.imports import ImportService
@@ -47,8 +50,16 @@ class AppDeps:
         return cls(conf)
 
     @functools.cached_property
+    def notifications(self) -> events.Events:
+        return events.Events(messaging.notifier(self.conf), self.conf.disabled_notifications)
+
+    @functools.cached_property
     def repo(self) -> ImageRepository:
-        return db_api.get_repository(self.conf)
+        """Every stored change of an image or member sends its event (Glance's). Every
+        service is built over the repository, so the events every service emits are
+        installed here, before the first write can send one."""
+        events.install(self.notifications)
+        return EventedRepository(db_api.get_repository(self.conf))
 
     @functools.cached_property
     def policy(self) -> Enforcer:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from oslo_config import cfg
 
 from glance_svc import errors
-from glance_svc.domain import ownership, quotas
+from glance_svc.domain import events, ownership, quotas
 from glance_svc.domain.background import BackgroundTasks
 from glance_svc.domain.image import (
     ACTIVE,
@@ -137,12 +137,14 @@ class ImageDataService(DataPathService):
             hash_algo=self.conf.hashing_algorithm, inspection=self.transfers.inspection(image),
             watch=self.transfers.watcher(image_id, SAVING))
         stored: StoredData | None = None
+        events.emit("image.prepare", events.data_payload(image, target))
         try:
             stored = self.stores.add(image_id, stream, store_id=target,
                                      size=declared_size or body_length)
             result = stream.finish()
             self.activate(image_id, SAVING, result, [stored.as_location()])
         except BaseException as exc:
+            events.upload_failed(image_id, exc)
             stream.close()
             if stored is not None:
                 self.transfers.discard([stored.as_location()])
@@ -165,6 +167,8 @@ class ImageDataService(DataPathService):
             if set_active and image.status != ACTIVE:
                 image.transition(ACTIVE)
             ownership.release(image)
+            if result is not None:  # data written here, not a location added
+                events.data_stored(image, from_status)
             # The storage quota is checked again as the data is recorded, under a lock
             # on the owner's images: parallel uploads cannot together overshoot it.
             return self.repo.save(image, from_status=from_status,
@@ -265,8 +269,9 @@ class ImageDataService(DataPathService):
         cache = self.cache if use_cache and span is None else None
         cached = cache.open_cached(image) if cache else None
         if cached is not None:
-            return Download(status=200, body=cached, length=image.size or cached.length,
-                            checksum=image.checksum)
+            length = image.size or cached.length
+            return Download(status=200, body=events.audited(cached, image, ctx, length),
+                            length=length, checksum=image.checksum)
         body, last_error = None, None
         for location in locations:
             try:
@@ -286,6 +291,7 @@ class ImageDataService(DataPathService):
             span.length if span else image.size)
         if cache is not None:
             body = cache.filling(image, body)
+        body = events.audited(body, image, ctx, expected=length)
         return Download(status=206 if span else 200, body=body, length=length,
                         checksum=image.checksum, span=span)
 

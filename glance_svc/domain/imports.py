@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from oslo_config import cfg
 
 from glance_svc import errors
-from glance_svc.domain import glance_download, import_plugins, ownership
+from glance_svc.domain import events, glance_download, import_plugins, ownership
 from glance_svc.domain.image import (
     ACTIVE,
     IMPORT_LOCK,
@@ -398,6 +398,7 @@ class ImportService(DataPathService):
                 inspection=self.transfers.inspection(image) if first else None,
                 watch=self.transfers.watcher(task.image_id, status))
             stored = None
+            events.emit("image.prepare", events.data_payload(image, store))
             try:
                 stored = self.stores.add(task.image_id, stream, store_id=store,
                                          size=image.size)
@@ -405,6 +406,7 @@ class ImportService(DataPathService):
             except _Abort:
                 raise
             except Exception as exc:
+                events.upload_failed(task.image_id, exc)
                 stream.close()
                 if stored is not None:
                     self.transfers.discard([stored.as_location()])
@@ -467,6 +469,7 @@ class ImportService(DataPathService):
             image.properties[FAILED] = _merge(image.properties.get(FAILED), failed)
             if activate and image.status != ACTIVE:
                 image.transition(ACTIVE)
+            events.data_stored(image, status)
         self._save(task, status, change)
 
     def _mark(self, task: ImportTask, status: str, *, remaining: list[str | None],

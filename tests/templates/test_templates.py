@@ -224,3 +224,27 @@ def test_a_misspelt_option_in_an_override_is_reported(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert config_check.problems([str(out / "glance-api.conf")]) == [
         "[DEFAULT] bind_prot is not an option glance_svc knows"]
+
+
+def test_notifications_go_to_the_url_assembled_from_host_user_and_password(
+        rendered: Path) -> None:
+    conf = config_check.load([str(rendered / "glance-api.conf")])
+    notifications = conf.oslo_messaging_notifications
+    if rendered.parent.name.startswith("render-defaults"):
+        assert (notifications.driver, notifications.transport_url) == ([], None)
+        return
+    from oslo_messaging import TransportURL
+
+    url = TransportURL.parse(conf, notifications.transport_url)
+    [host] = url.hosts
+    assert (notifications.driver, notifications.topics, url.transport, url.virtual_host,
+            host.hostname, host.port, host.username, host.password,
+            conf.disabled_notifications) == (
+        ["messagingv2"], ["notifications"], "rabbit", "/glance", "rabbit.example.org",
+        5672, "glance", "rabbit$render/pass@word", ["image.member.create", "metadef_tag"])
+
+
+def test_notifications_without_a_password_are_refused(tmp_path: Path) -> None:
+    result = render(tmp_path / "etc", "-e", json.dumps({"glance_notification_enabled": True}))
+    assert result.returncode != 0
+    assert "set glance_notification_password (no default)" in result.stdout

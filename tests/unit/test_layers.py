@@ -30,9 +30,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                "glance_svc.domain.repository", "glance_svc.domain.quotas",
                "glance_svc.domain.metadef_repository")),
     # Adapters: the data path, the SQL repository and the registry's client side. The
-    # registry client implements the same port as the SQL repository, so it sits beside it.
+    # registry client implements the same port as the SQL repository, so it sits beside it;
+    # the oslo.messaging notifier implements the domain's notifier port.
     ("adapters", ("glance_svc.store", "glance_svc.db", "glance_svc.registry.client",
-                  "glance_svc.registry.wire")),
+                  "glance_svc.registry.wire", "glance_svc.messaging")),
     # The domain services: rules, policy, quotas, the image state machine's callers; the
     # image cache, whose rules the data service applies to downloads.
     ("domain", ("glance_svc.domain", "glance_svc.cache")),
