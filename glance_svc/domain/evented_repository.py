@@ -3,10 +3,11 @@ sends its notification.
 
 Glance sends ``image.update`` after *every* save of an image (a PATCH, a tag, each step
 of an upload or import, a lock taken or dropped), ``image.create`` after the insert,
-``image.delete`` after the soft delete and ``image.member.*`` after each member change
-(spec part 2 §1.4). Wrapping the repository port catches every one of those saves in one
-place, so no service has to remember to emit them, and the scrubber and the registry,
-which build their own repository, send nothing (as in Glance).
+``image.delete`` after the soft delete, ``image.member.*`` after each member change and
+``task.<status>`` after each task record change (spec part 2 §1.4). Wrapping the
+repository port catches every one of those saves in one place, so no service has to
+remember to emit them, and the scrubber and the registry, which build their own
+repository, send nothing (as in Glance).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from glance_svc.domain import events
 from glance_svc.domain.image import OPERATION_OWNER, Image, Member
+from glance_svc.domain.task import Task
 
 if TYPE_CHECKING:
     from glance_svc.domain.quotas import Limits
@@ -74,3 +76,19 @@ class EventedRepository:
         member = self.inner.get_member(image_id, member_id)
         self.inner.delete_member(image_id, member_id)
         events.emit("image.member.delete", events.member_payload(member, deleted=True))
+
+    def create_task(self, task: Task) -> Task:
+        stored = self.inner.create_task(task)
+        events.emit("task.create", events.task_payload(stored))
+        return stored
+
+    def save_task(self, task: Task) -> Task:
+        """``task.processing``, ``task.success`` or ``task.failure``; a success is also
+        the end of the run (``task.run``, which Glance sends when its executor returns
+        from a flow that did not raise)."""
+        stored = self.inner.save_task(task)
+        payload = events.task_payload(stored)
+        events.emit(f"task.{stored.status}", payload)
+        if stored.status == "success":
+            events.emit("task.run", payload)
+        return stored

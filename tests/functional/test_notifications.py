@@ -15,7 +15,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PROJECT_A, PROJECT_B, ApiClient, trusted_server_with
+from tests.conftest import (
+    PROJECT_A,
+    PROJECT_B,
+    ApiClient,
+    import_settled,
+    trusted_server_with,
+)
 from tests.fixtures import rabbitmq
 from tests.fixtures.rabbitmq import EventListener, RabbitMQServer, about, sequence
 from tests.fixtures.service import GlanceServer
@@ -137,6 +143,25 @@ def test_range_download_sends_the_bytes_of_the_range(
     [send] = listener.wait_for(lambda e: e["event_type"] == "image.send"
                                and about(image["id"])(e))
     assert (send["priority"], send["payload"]["bytes_sent"]) == ("INFO", 100)
+
+
+def test_glance_direct_import_sends_task_create_processing_success_run(
+        owner: ApiClient, listener: EventListener) -> None:
+    image = owner.create_image(disk_format="raw", container_format="bare")
+    staged = owner.put(f"/v2/images/{image['id']}/stage", data=DATA,
+                       headers={"Content-Type": "application/octet-stream"})
+    assert staged.status_code == 204
+    imported = owner.post(f"/v2/images/{image['id']}/import",
+                          json={"method": {"name": "glance-direct"}})
+    assert imported.status_code == 202
+    assert owner.wait_for(image["id"], import_settled)["status"] == "active"
+    [task] = owner.get(f"/v2/images/{image['id']}/tasks").json()["tasks"]
+    events = listener.wait_for(lambda e: e["event_type"].startswith("task.")
+                               and e["payload"]["id"] == task["id"], count=4)
+    assert [e["event_type"] for e in events] == [
+        "task.create", "task.processing", "task.success", "task.run"]
+    assert (events[0]["payload"]["type"], events[0]["payload"]["status"],
+            events[2]["payload"]["status"]) == ("api_image_import", "pending", "success")
 
 
 def test_member_create_update_delete_each_send_their_event(
