@@ -160,6 +160,10 @@ def deployment(name: str, workdir: Path, keystone: KeystoneServer
                 database_url=database_url, sync_db=not nodes, data_api="sql",
             )
             server.conf["keystone_authtoken"] = keystone.authtoken_options()
+            if "image_cache_dir" in server.conf["DEFAULT"]:
+                # Each node has its own cache, as each API host has its own disk; only
+                # the records of who caches what are shared (the database).
+                server.conf["DEFAULT"]["image_cache_dir"] = str(workdir / node / "cache")
             # Each node names itself, so the other can proxy staged imports to it.
             server.conf["DEFAULT"]["worker_self_reference_url"] = server.url
             stack.enter_context(server)
