@@ -166,7 +166,7 @@ def task_payload(task: Any) -> dict[str, Any]:
 
 
 # The JSON-schema keys of a metadef property, flattened into property events and listed
-# per property in object events (falsy values become null, as in Glance).
+# per property in object events.
 PROPERTY_SCHEMA_KEYS = ("type", "title", "description", "default", "minimum", "maximum",
                         "enum", "pattern", "minLength", "maxLength", "confidential",
                         "items", "uniqueItems", "minItems", "maxItems", "additionalItems")
@@ -185,8 +185,11 @@ def _times(entity: Any) -> dict[str, Any]:
             "updated_at": timestamp(_field(entity, "updated_at"))}
 
 
-def _schema(prop: Any) -> dict[str, Any]:
-    return {key: _field(prop, key) or None for key in PROPERTY_SCHEMA_KEYS}
+def _names(namespace: str, item: Any, old_name: str | None) -> dict[str, Any]:
+    """Where a metadef item lives and what it was called before a rename (Searchlight
+    re-keys its index by ``name_old``)."""
+    name = _field(item, "name")
+    return {"namespace": namespace, "name": name, "name_old": old_name or name}
 
 
 def namespace_payload(ns: Any, *, old_name: str | None = None, deleted: bool = False
@@ -201,27 +204,30 @@ def namespace_payload(ns: Any, *, old_name: str | None = None, deleted: bool = F
 
 def object_payload(namespace: str, obj: Any, *, old_name: str | None = None,
                    deleted: bool = False) -> dict[str, Any]:
-    """``metadef_object.*``: its properties as a list of schema dicts with their names."""
+    """``metadef_object.*``: its properties as a list of schema dicts with their names,
+    falsy values null (Glance writes ``value or None`` there, and only there)."""
     props = _field(obj, "properties") or {}
-    return {"namespace": namespace, "name": _field(obj, "name"),
-            "name_old": old_name or _field(obj, "name"),
-            "properties": [{"name": n, **_schema(p)} for n, p in props.items()],
+    return {**_names(namespace, obj, old_name),
+            "properties": [{"name": n, **{k: _field(p, k) or None
+                                          for k in PROPERTY_SCHEMA_KEYS}}
+                           for n, p in props.items()],
             "required": _field(obj, "required"), "description": _field(obj, "description"),
             **_times(obj), **_deletion(deleted)}
 
 
-def property_payload(namespace: str, name: str, prop: Any, *, old_name: str | None = None,
+def property_payload(namespace: str, prop: Any, *, old_name: str | None = None,
                      deleted: bool = False) -> dict[str, Any]:
-    """``metadef_property.*``: the schema keys flattened, no timestamps (Glance)."""
-    return {"namespace": namespace, "name": name, "name_old": old_name or name,
-            **_schema(prop), **_deletion(deleted)}
+    """``metadef_property.*``: the schema keys flattened as stored (a ``minimum`` of 0
+    stays 0), no timestamps (Glance)."""
+    return {**_names(namespace, prop, old_name),
+            **{k: _field(prop, k) for k in PROPERTY_SCHEMA_KEYS}, **_deletion(deleted)}
 
 
-def resource_type_payload(namespace: str, association: Any, *, deleted: bool = False
-                          ) -> dict[str, Any]:
-    """``metadef_resource_type.*``: one namespace/resource-type association."""
-    name = _field(association, "name")
-    return {"namespace": namespace, "name": name, "name_old": name,
+def resource_type_payload(namespace: str, association: Any, *, old_name: str | None = None,
+                          deleted: bool = False) -> dict[str, Any]:
+    """``metadef_resource_type.*``: one namespace/resource-type association (never
+    renamed; ``old_name`` only keeps the builders' signatures alike)."""
+    return {**_names(namespace, association, old_name),
             "prefix": _field(association, "prefix"),
             "properties_target": _field(association, "properties_target"),
             **_times(association), **_deletion(deleted)}
@@ -230,9 +236,7 @@ def resource_type_payload(namespace: str, association: Any, *, deleted: bool = F
 def tag_payload(namespace: str, tag: Any, *, old_name: str | None = None,
                 deleted: bool = False) -> dict[str, Any]:
     """``metadef_tag.*``."""
-    name = _field(tag, "name")
-    return {"namespace": namespace, "name": name, "name_old": old_name or name,
-            **_times(tag), **_deletion(deleted)}
+    return {**_names(namespace, tag, old_name), **_times(tag), **_deletion(deleted)}
 
 
 # -- the image data events -----------------------------------------------------------------

@@ -6,8 +6,9 @@ if absent. Then the read rule of the namespace (``get_metadef_namespace``): refu
 404 too. Then the rule of the operation (``add_metadef_object``, ...): refused is 403.
 A protected namespace refuses deletes, of itself and of what it holds, with 403.
 
-Every write is one method here and one repository call, so a notification can later be
-emitted from a single place per event.
+Every write is one method here and one repository call, and the method sends Glance's
+``metadef_*`` notifications (spec part 2 §1.4) once that call succeeded: a refused or
+failed write sends nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import jsonschema
 from oslo_config import cfg
 
 from glance_svc import errors
-from glance_svc.domain import listing
+from glance_svc.domain import events, listing
 from glance_svc.domain.images import image_opts
 from glance_svc.domain.metadef_repository import (
     NOUNS,
@@ -28,6 +29,7 @@ from glance_svc.domain.metadef_repository import (
     MetadefRepository,
     Record,
     association_message,
+    embedded_items,
     full_namespace,
     item_duplicate,
     namespace_not_found,
@@ -61,6 +63,22 @@ _KIND_RULES: dict[str, dict[str, str]] = {
              "add": "add_metadef_tag", "modify": "modify_metadef_tag",
              "delete": "delete_metadef_tag", "delete_all": "delete_metadef_tags"},
 }
+
+
+# Per item kind: the event family of its notifications and their payload builder.
+_ITEM_EVENTS: dict[str, tuple[str, Callable[..., Record]]] = {
+    "objects": ("metadef_object", events.object_payload),
+    "properties": ("metadef_property", events.property_payload),
+    "tags": ("metadef_tag", events.tag_payload),
+}
+
+
+def _item_event(action: str, namespace: str, kind: ItemKind, item: Record, *,
+                old_name: str | None = None, deleted: bool = False) -> None:
+    """``metadef_object.<action>`` (or property, tag) about ``item``."""
+    family, payload = _ITEM_EVENTS[kind]
+    events.emit(f"{family}.{action}",
+                payload(namespace, item, old_name=old_name, deleted=deleted))
 
 
 def _validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
@@ -193,7 +211,23 @@ class MetadefService:
             [a["name"] for a in document.get("resource_type_associations") or []],
             lambda n: association_message(n, document["namespace"], "already exists"))
         self.repo.create_namespace(document)
-        return full_namespace(self.repo, document["namespace"])
+        created = full_namespace(self.repo, document["namespace"])
+        self._announce_created(created)
+        return created
+
+    @staticmethod
+    def _announce_created(document: Record) -> None:
+        """The events of a namespace POST, in Glance's order: the namespace, then one
+        ``create`` per embedded association, object, tag and property."""
+        name = document["namespace"]
+        events.emit("metadef_namespace.create", events.namespace_payload(document))
+        for association in document["resource_type_associations"]:
+            events.emit("metadef_resource_type.create",
+                        events.resource_type_payload(name, association))
+        items = embedded_items(document)
+        for kind in ("objects", "tags", "properties"):
+            for item in items[kind]:
+                _item_event("create", name, kind, item)
 
     def _validate_embedded(self, document: Record) -> None:
         """Hold what a new namespace embeds to the schema of each item on its own (the
@@ -232,13 +266,18 @@ class MetadefService:
         fields.setdefault("display_name", None)
         fields.setdefault("description", None)
         self.repo.update_namespace(name, fields)
-        return full_namespace(self.repo, fields["namespace"])
+        updated = full_namespace(self.repo, fields["namespace"])
+        events.emit("metadef_namespace.update",
+                    events.namespace_payload(updated, old_name=name))
+        return updated
 
     def delete_namespace(self, ctx: RequestContext, name: str) -> None:
         namespace = self._namespace(ctx, name, "delete_metadef_namespace")
         if namespace["protected"]:
             raise _protected("namespace", name)
         self.repo.delete_namespace(name)
+        events.emit("metadef_namespace.delete",
+                    events.namespace_payload(namespace, deleted=True))
 
     # -- objects, properties, tags ------------------------------------------------------
     def list_items(self, ctx: RequestContext, namespace: str, kind: ItemKind) -> list[Record]:
@@ -262,6 +301,7 @@ class MetadefService:
         self._namespace(ctx, namespace, _KIND_RULES[kind]["add"])
         item = self._validate(_KIND_RULES[kind]["schema"], body)
         [created] = self.repo.create_items(namespace, kind, [item])
+        _item_event("create", namespace, kind, created)
         return created
 
     def create_tags(self, ctx: RequestContext, namespace: str, body: Any, *, append: bool
@@ -272,21 +312,28 @@ class MetadefService:
             raise errors.BadRequest('Expected tags in the form {"tags": [{"name": "..."}]}')
         tags = [self._validate("tag", tag) for tag in body["tags"]]
         self._refuse_repeats("tags", namespace, tags)
-        return self.repo.create_items(namespace, "tags", tags, replace=not append)
+        created = self.repo.create_items(namespace, "tags", tags, replace=not append)
+        for tag in created:  # one create each; tags replaced send no delete (Glance)
+            _item_event("create", namespace, "tags", tag)
+        return created
 
     def update_item(self, ctx: RequestContext, namespace: str, kind: ItemKind, name: str,
                     body: Any) -> Record:
         """PUT replaces the item (and may rename it)."""
         self._namespace(ctx, namespace, _KIND_RULES[kind]["modify"])
         item = self._validate(_KIND_RULES[kind]["schema"], body)
-        return self.repo.update_item(namespace, kind, name, item)
+        updated = self.repo.update_item(namespace, kind, name, item)
+        _item_event("update", namespace, kind, updated, old_name=name)
+        return updated
 
     def delete_item(self, ctx: RequestContext, namespace: str, kind: ItemKind, name: str
                     ) -> None:
         ns = self._namespace(ctx, namespace, _KIND_RULES[kind]["delete"])
         if ns["protected"]:
             raise _protected(NOUNS[kind], name)
+        item = self.repo.get_item(namespace, kind, name)  # what the event describes
         self.repo.delete_items(namespace, kind, name)
+        _item_event("delete", namespace, kind, item, deleted=True)
 
     def delete_items(self, ctx: RequestContext, namespace: str, kind: ItemKind) -> None:
         """Every object, property or tag of the namespace."""
@@ -294,6 +341,7 @@ class MetadefService:
         if ns["protected"]:
             raise _protected("namespace", namespace)
         self.repo.delete_items(namespace, kind)
+        events.emit(f"metadef_namespace.delete_{kind}", events.namespace_payload(ns))
 
     @classmethod
     def _refuse_repeats(cls, kind: ItemKind, namespace: str, items: list[Record]) -> None:
@@ -322,7 +370,10 @@ class MetadefService:
     def add_association(self, ctx: RequestContext, namespace: str, body: Any) -> Record:
         self._namespace(ctx, namespace, "add_metadef_resource_type_association")
         association = self._validate("resource_type", body)
-        return self.repo.add_association(namespace, association)
+        added = self.repo.add_association(namespace, association)
+        events.emit("metadef_resource_type.create",
+                    events.resource_type_payload(namespace, added))
+        return added
 
     def remove_association(self, ctx: RequestContext, namespace: str, resource_type: str
                            ) -> None:
@@ -330,6 +381,10 @@ class MetadefService:
         if ns["protected"]:
             raise _protected("resource-type-association", resource_type)
         self.repo.remove_association(namespace, resource_type)
+        association = next((a for a in ns["resource_type_associations"]
+                            if a["name"] == resource_type), {"name": resource_type})
+        events.emit("metadef_resource_type.delete",
+                    events.resource_type_payload(namespace, association, deleted=True))
 
 
 def _prefixed(document: Record, prefix: str) -> Record:

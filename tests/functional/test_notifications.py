@@ -25,7 +25,10 @@ from tests.conftest import (
 from tests.fixtures import rabbitmq
 from tests.fixtures.rabbitmq import EventListener, RabbitMQServer, about, sequence
 from tests.fixtures.service import GlanceServer
+from tests.functional import metadef_fixtures as fx
+from tests.functional.metadef_fixtures import ADMIN_ROLES, IMAGE_TYPE, NAMESPACES, unique
 
+catalog = fx.catalog  # the packaged resource types, for associations
 pytestmark = pytest.mark.skipif(not rabbitmq.available(),
                                 reason="Debian's rabbitmq-server is not installed")
 
@@ -33,6 +36,18 @@ IMAGE_KEYS = sorted([
     "id", "name", "status", "owner", "checksum", "disk_format", "container_format", "size",
     "virtual_size", "min_disk", "min_ram", "protected", "visibility", "is_public",
     "created_at", "updated_at", "deleted", "deleted_at", "properties", "tags"])
+STAMPS = ["created_at", "updated_at"]
+DELETION = ["deleted", "deleted_at"]
+NAMESPACE_KEYS = sorted(["namespace", "namespace_old", "display_name", "protected",
+                         "visibility", "owner", "description", *STAMPS, *DELETION])
+ITEM_NAMES = ["namespace", "name", "name_old", *DELETION]
+OBJECT_KEYS = sorted([*ITEM_NAMES, "properties", "required", "description", *STAMPS])
+PROPERTY_KEYS = sorted([*ITEM_NAMES, "type", "title", "description", "default", "minimum",
+                        "maximum", "enum", "pattern", "minLength", "maxLength",
+                        "confidential", "items", "uniqueItems", "minItems", "maxItems",
+                        "additionalItems"])
+RESOURCE_TYPE_KEYS = sorted([*ITEM_NAMES, "prefix", "properties_target", *STAMPS])
+TAG_KEYS = sorted([*ITEM_NAMES, *STAMPS])
 ZULU = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 DATA = b"\x01" * 2048
 # Generous: with the broker down an API call takes milliseconds here; Glance's would hang
@@ -212,6 +227,140 @@ def test_empty_patch_sends_nothing_and_delete_sends_image_delete(
         "deleted", True)
     assert ZULU.match(events[1]["payload"]["deleted_at"])
     assert sequence(listener, image["id"]) == ["image.create", "image.delete"]
+
+
+# -- metadefs ------------------------------------------------------------------------------
+@pytest.fixture
+def metadef_admin(notifying_server: GlanceServer, listener: EventListener, catalog: str
+                  ) -> ApiClient:
+    """The only caller the default policy lets write metadefs."""
+    return ApiClient(notifying_server.url, {"Accept": "application/json"}).as_user(
+        PROJECT_A, roles=ADMIN_ROLES)
+
+
+@pytest.fixture
+def ns_name(metadef_admin: ApiClient) -> Iterator[str]:
+    """A name for the test's namespace; whatever bears it afterwards is removed."""
+    name = unique("ns")
+    yield name
+    metadef_admin.delete(f"{NAMESPACES}/{name}")
+
+
+def metadef_events(listener: EventListener, owner: ApiClient, namespace: str
+                   ) -> list[tuple[str, dict[str, Any]]]:
+    """Every ``metadef_*`` event about ``namespace`` so far: an image made last is the
+    fence, as the events of one server arrive in order."""
+    marker = owner.create_image()
+    listener.wait_for(about(marker["id"]))
+    return [(e["event_type"], e["payload"]) for e in listener.matching(
+        lambda e: e["event_type"].startswith("metadef_")
+        and namespace in (e["payload"]["namespace"], e["payload"].get("namespace_old")))]
+
+
+def test_namespace_create_sends_one_create_per_embedded_item_in_glance_order(
+        metadef_admin: ApiClient, owner: ApiClient, listener: EventListener,
+        ns_name: str) -> None:
+    body = {"namespace": ns_name, "display_name": "Shown", "visibility": "public",
+            "resource_type_associations": [{"name": IMAGE_TYPE, "prefix": "hw_"}],
+            "objects": [{"name": "cpu", "required": ["cores"],
+                         "properties": {"cores": {"type": "integer", "title": "Cores"}}}],
+            "tags": [{"name": "t1"}, {"name": "t2"}],
+            "properties": {"ram": {"type": "integer", "title": "RAM", "minimum": 0}}}
+    assert metadef_admin.post(NAMESPACES, json=body).status_code == 201
+    sent = metadef_events(listener, owner, ns_name)
+    assert [(event, sorted(payload)) for event, payload in sent] == [
+        ("metadef_namespace.create", NAMESPACE_KEYS),
+        ("metadef_resource_type.create", RESOURCE_TYPE_KEYS),
+        ("metadef_object.create", OBJECT_KEYS),
+        ("metadef_tag.create", TAG_KEYS), ("metadef_tag.create", TAG_KEYS),
+        ("metadef_property.create", PROPERTY_KEYS)]
+    namespace, association, obj, tag1, tag2, prop = (payload for _, payload in sent)
+    assert {k: namespace[k] for k in ("namespace", "namespace_old", "display_name",
+                                      "owner", "protected", "deleted")} == {
+        "namespace": ns_name, "namespace_old": ns_name, "display_name": "Shown",
+        "owner": PROJECT_A, "protected": False, "deleted": False}
+    assert (association["name"], association["prefix"], obj["name"], obj["required"],
+            [(p["name"], p["title"]) for p in obj["properties"]], tag1["name"],
+            tag2["name"], prop["name"], prop["minimum"]) == (
+        IMAGE_TYPE, "hw_", "cpu", ["cores"], [("cores", "Cores")], "t1", "t2", "ram", 0)
+    assert ZULU.match(namespace["created_at"]) and ZULU.match(tag1["updated_at"])
+
+
+def test_bulk_tag_create_sends_one_create_per_tag(
+        metadef_admin: ApiClient, owner: ApiClient, listener: EventListener,
+        ns_name: str) -> None:
+    assert metadef_admin.post(NAMESPACES, json={"namespace": ns_name}).status_code == 201
+    response = metadef_admin.post(f"{NAMESPACES}/{ns_name}/tags",
+                                  json={"tags": [{"name": "a"}, {"name": "b"}]})
+    assert response.status_code == 201
+    sent = metadef_events(listener, owner, ns_name)
+    assert [(event, payload.get("name")) for event, payload in sent] == [
+        ("metadef_namespace.create", None), ("metadef_tag.create", "a"),
+        ("metadef_tag.create", "b")]
+
+
+def test_object_rename_sends_update_naming_the_old_name_then_delete(
+        metadef_admin: ApiClient, owner: ApiClient, listener: EventListener,
+        ns_name: str) -> None:
+    objects = f"{NAMESPACES}/{ns_name}/objects"
+    assert metadef_admin.post(NAMESPACES, json={"namespace": ns_name}).status_code == 201
+    assert metadef_admin.post(objects, json={"name": "before"}).status_code == 201
+    renamed = metadef_admin.put(f"{objects}/before",
+                                json={"name": "after", "description": "moved"})
+    assert renamed.status_code == 200
+    assert metadef_admin.delete(f"{objects}/after").status_code == 204
+    sent = metadef_events(listener, owner, ns_name)[1:]
+    assert [(event, payload["name"], payload["name_old"], payload["description"],
+             payload["deleted"]) for event, payload in sent] == [
+        ("metadef_object.create", "before", "before", None, False),
+        ("metadef_object.update", "after", "before", "moved", False),
+        ("metadef_object.delete", "after", "after", "moved", True)]
+    assert ZULU.match(sent[2][1]["deleted_at"])
+
+
+def test_delete_all_objects_sends_namespace_delete_objects(
+        metadef_admin: ApiClient, owner: ApiClient, listener: EventListener,
+        ns_name: str) -> None:
+    objects = f"{NAMESPACES}/{ns_name}/objects"
+    assert metadef_admin.post(NAMESPACES, json={"namespace": ns_name}).status_code == 201
+    for name in ("o1", "o2"):
+        assert metadef_admin.post(objects, json={"name": name}).status_code == 201
+    assert metadef_admin.delete(objects).status_code == 204
+    event, payload = metadef_events(listener, owner, ns_name)[-1]
+    assert (event, sorted(payload), payload["namespace"], payload["deleted"]) == (
+        "metadef_namespace.delete_objects", NAMESPACE_KEYS, ns_name, False)
+
+
+def test_resource_type_association_sends_create_and_delete(
+        metadef_admin: ApiClient, owner: ApiClient, listener: EventListener,
+        ns_name: str) -> None:
+    associations = f"{NAMESPACES}/{ns_name}/resource_types"
+    assert metadef_admin.post(NAMESPACES, json={"namespace": ns_name}).status_code == 201
+    added = metadef_admin.post(associations, json={"name": IMAGE_TYPE, "prefix": "hw_",
+                                                   "properties_target": "image"})
+    assert added.status_code == 201
+    assert metadef_admin.delete(f"{associations}/{IMAGE_TYPE}").status_code == 204
+    sent = metadef_events(listener, owner, ns_name)[1:]
+    assert [(event, payload["name"], payload["prefix"], payload["properties_target"],
+             payload["deleted"]) for event, payload in sent] == [
+        ("metadef_resource_type.create", IMAGE_TYPE, "hw_", "image", False),
+        ("metadef_resource_type.delete", IMAGE_TYPE, "hw_", "image", True)]
+
+
+def test_namespace_rename_sends_update_with_old_name_and_delete_marks_deleted(
+        metadef_admin: ApiClient, owner: ApiClient, listener: EventListener,
+        ns_name: str) -> None:
+    first = unique("ns")
+    assert metadef_admin.post(NAMESPACES, json={"namespace": first}).status_code == 201
+    renamed = metadef_admin.put(f"{NAMESPACES}/{first}", json={"namespace": ns_name})
+    assert renamed.status_code == 200
+    assert metadef_admin.delete(f"{NAMESPACES}/{ns_name}").status_code == 204
+    sent = metadef_events(listener, owner, ns_name)
+    assert [(event, payload["namespace"], payload["namespace_old"], payload["deleted"])
+            for event, payload in sent] == [
+        ("metadef_namespace.update", ns_name, first, False),
+        ("metadef_namespace.delete", ns_name, ns_name, True)]
+    assert ZULU.match(sent[1][1]["deleted_at"])
 
 
 def timed(call: Callable[[], object]) -> float:

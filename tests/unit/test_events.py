@@ -132,12 +132,31 @@ def test_task_payload_has_no_input_and_expiry_now_while_unset() -> None:
          "result", "status", "type", "updated_at"], None, True)
 
 
-def test_property_payload_flattens_the_schema_with_falsy_values_null() -> None:
-    payload = events.property_payload("ns", "hw_x", {"type": "string", "title": "",
-                                                     "enum": ["a"]}, old_name="hw_y")
-    assert (payload["name"], payload["name_old"], payload["type"], payload["title"],
-            payload["enum"], payload["minimum"]) == ("hw_x", "hw_y", "string", None, ["a"],
-                                                     None)
+def test_property_payload_flattens_the_schema_as_stored() -> None:
+    payload = events.property_payload("ns", {"name": "hw_x", "type": "integer",
+                                             "title": "", "minimum": 0}, old_name="hw_y")
+    assert payload == {
+        "namespace": "ns", "name": "hw_x", "name_old": "hw_y", "type": "integer",
+        "title": "", "description": None, "default": None, "minimum": 0, "maximum": None,
+        "enum": None, "pattern": None, "minLength": None, "maxLength": None,
+        "confidential": None, "items": None, "uniqueItems": None, "minItems": None,
+        "maxItems": None, "additionalItems": None, "deleted": False, "deleted_at": None}
+
+
+def test_object_payload_lists_its_properties_with_falsy_values_null() -> None:
+    obj = {"name": "o", "required": ["p"], "description": "d",
+           "properties": {"p": {"type": "integer", "title": "", "minimum": 0}},
+           "created_at": dt.datetime(2026, 12, 1, 22, 4, 31, 653920),
+           "updated_at": dt.datetime(2026, 12, 1, 22, 4, 32)}
+    payload = events.object_payload("ns", obj, old_name="old")
+    [prop] = payload.pop("properties")
+    assert (prop["name"], prop["type"], prop["title"], prop["minimum"]) == (
+        "p", "integer", None, None)
+    assert payload == {"namespace": "ns", "name": "o", "name_old": "old",
+                       "required": ["p"], "description": "d",
+                       "created_at": "2026-12-01T22:04:31Z",
+                       "updated_at": "2026-12-01T22:04:32Z",
+                       "deleted": False, "deleted_at": None}
 
 
 def ctx() -> RequestContext:
