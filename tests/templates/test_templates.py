@@ -248,3 +248,26 @@ def test_notifications_without_a_password_are_refused(tmp_path: Path) -> None:
     result = render(tmp_path / "etc", "-e", json.dumps({"glance_notification_enabled": True}))
     assert result.returncode != 0
     assert "set glance_notification_password (no default)" in result.stdout
+
+
+RBD_BACKENDS = {"glance_store_default_backend": "ceph",
+                "glance_store_backends": {"ceph": {"type": "rbd", "rbd_store_pool": "images",
+                                                   "rbd_store_user": "glance"}}}
+
+
+def test_an_rbd_backend_without_its_ceph_user_is_refused(tmp_path: Path) -> None:
+    backends = json.loads(json.dumps(RBD_BACKENDS))
+    del backends["glance_store_backends"]["ceph"]["rbd_store_user"]
+    backends.update(glance_ceph_mon_host="192.0.2.30", glance_ceph_client_key="k")
+    result = render(tmp_path / "etc", "-e", json.dumps(backends))
+    assert result.returncode != 0
+    assert "every rbd backend needs rbd_store_pool and rbd_store_user" in result.stdout
+    assert not (tmp_path / "etc").exists()
+
+
+def test_an_rbd_backend_on_an_existing_cluster_needs_its_client_key(tmp_path: Path) -> None:
+    result = render(tmp_path / "etc", "-e",
+                    json.dumps({**RBD_BACKENDS, "glance_ceph_mon_host": "192.0.2.30"}))
+    assert result.returncode != 0
+    assert "set glance_ceph_mon_host and glance_ceph_client_key (no default)" in result.stdout
+    assert not (tmp_path / "etc").exists()
