@@ -21,7 +21,7 @@ from glance_svc.domain.image import Image, Location, Member
 from tests.fixtures import mariadb as dbfix
 
 GLANCE_MANAGE = str(Path(sys.executable).parent / "glance-manage")
-HEAD = "0002_listing_indexes"
+HEAD = "0003_image_cache"
 SYNCED = "Database is synced successfully.\n"
 UP_TO_DATE = "Database is up to date. No migrations needed.\n"
 
