@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.conftest import ApiClient
+from tests.fixtures.service import self_signed_cert
 
 
 def _children(pid: int) -> list[int]:
@@ -27,18 +28,8 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True)
-    return cert, key
-
-
 def test_cert_file_and_key_file_serve_https(make_server, tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed_cert(tmp_path)
     server = make_server({"DEFAULT": {"cert_file": str(cert), "key_file": str(key)}},
                          scheme="https", ca_file=str(cert))
     response = requests.get(f"https://127.0.0.1:{server.port}/versions", verify=str(cert),
@@ -169,7 +160,7 @@ def test_an_upload_over_https_stores_exactly_the_bytes_sent(
         make_server, tmp_path: Path, framing: str) -> None:
     """The body readers that bypass gunicorn's take a plain socket; over TLS gunicorn's
     own reader must serve, whatever the framing (HAProxy re-encrypts to the API hosts)."""
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed_cert(tmp_path)
     server = make_server({"DEFAULT": {"cert_file": str(cert), "key_file": str(key)}},
                          scheme="https", ca_file=str(cert))
     payload = bytes(range(256)) * 4096  # 1 MiB, several reads of every reader
