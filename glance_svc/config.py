@@ -17,6 +17,7 @@ from oslo_log import log
 from glance_svc import messaging, recovery, scrubber
 from glance_svc.api import app as api_app
 from glance_svc.api import server as api_server
+from glance_svc.api import stage_proxy as api_stage_proxy
 from glance_svc.api import versions as api_versions
 from glance_svc.api.middleware import context as context_middleware
 from glance_svc.api.middleware import cors as cors_middleware
@@ -56,6 +57,7 @@ _OPT_MODULES: tuple[OptModule, ...] = (
     api_server,
     api_app,
     api_versions,
+    api_stage_proxy,
     context_middleware,
     cors_middleware,
     cache_service,

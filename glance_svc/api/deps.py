@@ -118,7 +118,8 @@ class AppDeps:
 
     @functools.cached_property
     def forwarding(self) -> StageForwarding:
-        return StageForwarding(versions.node_url(self.conf), HttpStageProxy())
+        return StageForwarding(versions.node_url(self.conf),
+                               HttpStageProxy(ca_file=self.conf.stage_host_ca_file))
 
     @functools.cached_property
     def legacy_import(self) -> LegacyImport:

@@ -5,6 +5,10 @@ caller's Keystone token travels as ``X-Auth-Token``, as Glance sends it, so the 
 worker authorises the request exactly as this one did. The caller's identity headers
 travel too: a worker behind the trusted-auth pipeline reads them, and auth_token
 replaces them with the token's own on a Keystone pipeline, so they cannot widen access.
+
+The other worker is reached at its ``worker_self_reference_url``; when that is HTTPS
+with a private CA (API hosts behind a TLS-terminating load balancer that re-encrypts),
+``stage_host_ca_file`` names the bundle its certificate is verified against.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import requests
+from oslo_config import cfg
 
 from glance_svc import errors
 from glance_svc.domain.stage_forwarding import UNAVAILABLE
@@ -23,6 +28,18 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 TIMEOUT = 60  # seconds, Glance's
+
+stage_proxy_opts = [
+    cfg.StrOpt("stage_host_ca_file",
+               help="CA bundle that verifies the TLS certificate of another API worker "
+                    "when a request is forwarded to the worker holding an image's staged "
+                    "data (its worker_self_reference_url). Unset: the CAs that requests "
+                    "trusts by default."),
+]
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    return [(None, stage_proxy_opts)]
 
 
 def identity_headers(ctx: RequestContext) -> dict[str, str]:
@@ -38,10 +55,11 @@ def identity_headers(ctx: RequestContext) -> dict[str, str]:
 class HttpStageProxy:
     """Sends the request with ``requests``; errors as ``StageProxy.send`` says."""
 
-    def __init__(self, timeout: float = TIMEOUT) -> None:
+    def __init__(self, timeout: float = TIMEOUT, ca_file: str | None = None) -> None:
         self.timeout = timeout
         self.http = requests.Session()
         self.http.trust_env = False  # the workers talk directly, never through a proxy
+        self.http.verify = ca_file or True
 
     def send(self, ctx: RequestContext, method: str, url: str,
              body: dict[str, Any] | None) -> str | None:

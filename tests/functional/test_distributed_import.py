@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import OCTET, ApiClient, error_text, import_settled
-from tests.fixtures.service import GlanceServer, free_port
+from tests.fixtures.service import GlanceServer, free_port, self_signed_cert
 
 DATA = os.urandom(50_000)
 GLANCE_DIRECT = {"method": {"name": "glance-direct"}}
@@ -114,3 +114,44 @@ def test_delete_of_data_on_an_unreachable_worker_deletes_here(gone_stager, other
     assert other.get(f"/v2/images/{image_id}").status_code == 404
 
 
+
+
+@pytest.fixture(scope="module")
+def tls_workers(database_url: str, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[tuple[ApiClient, ApiClient]]:
+    """Two HTTPS workers with a private CA; the second trusts it for forwarded requests."""
+    root = tmp_path_factory.mktemp("tls")
+    cert, key = self_signed_cert(root)
+    tls = {"cert_file": str(cert), "key_file": str(key)}
+    servers = [GlanceServer(root / name, {"DEFAULT": {**tls, **extra},
+                                          "glance_store": {"filesystem_store_datadir":
+                                                           str(root / "store")}},
+                            database_url=database_url, scheme="https", ca_file=str(cert))
+               for name, extra in (("a", {}), ("b", {"stage_host_ca_file": str(cert)}))]
+    for server in servers:
+        server.conf["DEFAULT"]["worker_self_reference_url"] = server.url
+    with servers[0] as stager_server, servers[1] as other_server:
+        clients = [ApiClient(s.url) for s in (stager_server, other_server)]
+        for client in clients:  # the CA, not REQUESTS_CA_BUNDLE from the environment
+            client.session.trust_env = False
+            client.session.verify = str(cert)
+        yield clients[0], clients[1]
+
+
+def test_import_is_forwarded_over_https_to_a_worker_the_stage_host_ca_file_verifies(
+        tls_workers):
+    stager_tls, other_tls = tls_workers
+    image_id = staged(stager_tls)
+    response = other_tls.post(f"/v2/images/{image_id}/import", json=GLANCE_DIRECT)
+    assert response.status_code == 202, response.text
+    done = other_tls.wait_for(image_id, import_settled)
+    assert (done["status"], done["size"]) == ("active", len(DATA))
+
+
+def test_import_forwarded_to_a_worker_with_an_unknown_ca_is_504(tls_workers):
+    """The first worker has no stage_host_ca_file: the second's certificate fails."""
+    stager_tls, other_tls = tls_workers
+    image_id = staged(other_tls)
+    response = stager_tls.post(f"/v2/images/{image_id}/import", json=GLANCE_DIRECT)
+    assert response.status_code == 504
+    assert "Stage host is unavailable" in error_text(response)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 import requests
 
 from tests.conftest import ApiClient
+from tests.fixtures.service import self_signed_cert
 
 
 def _children(pid: int) -> list[int]:
@@ -25,18 +28,8 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True)
-    return cert, key
-
-
 def test_cert_file_and_key_file_serve_https(make_server, tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed_cert(tmp_path)
     server = make_server({"DEFAULT": {"cert_file": str(cert), "key_file": str(key)}},
                          scheme="https", ca_file=str(cert))
     response = requests.get(f"https://127.0.0.1:{server.port}/versions", verify=str(cert),
@@ -150,3 +143,32 @@ def test_a_plain_pipeline_paste_file_serves_the_api(make_server, tmp_path: Path)
     codes = [requests.get(f"{server.url}{path}", timeout=10).status_code
              for path in ("/healthcheck", "/versions", "/v2/images")]
     assert codes == [200, 200, 200]
+
+
+def _https_upload(server_url: str, cert: Path, data: Any) -> requests.Response:
+    """Create an image over HTTPS and upload ``data`` (bytes, or an iterator: chunked)."""
+    created = requests.post(f"{server_url}/v2/images", verify=str(cert), timeout=10,
+                            json={"disk_format": "raw", "container_format": "bare"})
+    assert created.status_code == 201
+    return requests.put(f"{server_url}/v2/images/{created.json()['id']}/file",
+                        data=data, verify=str(cert), timeout=30,
+                        headers={"Content-Type": "application/octet-stream"})
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_an_upload_over_https_stores_exactly_the_bytes_sent(
+        make_server, tmp_path: Path, framing: str) -> None:
+    """The body readers that bypass gunicorn's take a plain socket; over TLS gunicorn's
+    own reader must serve, whatever the framing (HAProxy re-encrypts to the API hosts)."""
+    cert, key = self_signed_cert(tmp_path)
+    server = make_server({"DEFAULT": {"cert_file": str(cert), "key_file": str(key)}},
+                         scheme="https", ca_file=str(cert))
+    payload = bytes(range(256)) * 4096  # 1 MiB, several reads of every reader
+    data = payload if framing == "content-length" else iter([payload[:300_000],
+                                                             payload[300_000:]])
+    uploaded = _https_upload(server.url, cert, data)
+    assert uploaded.status_code == 204
+    image_url = uploaded.request.url.rsplit("/", 1)[0]
+    downloaded = requests.get(f"{image_url}/file", verify=str(cert), timeout=30)
+    assert downloaded.status_code == 200
+    assert downloaded.content == payload

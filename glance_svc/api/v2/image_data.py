@@ -28,7 +28,7 @@ SENDFILE_BLOCK = 1024 * 1024
 
 
 class _DirectBody:
-    """A Content-Length body read straight from gunicorn's socket.
+    """A Content-Length body read straight from gunicorn's plain (not TLS) socket.
 
     gunicorn's body reader moves every byte through two or three BytesIO buffers on the
     way to the app; for a large image that costs more CPU than the file write. This
@@ -73,8 +73,11 @@ def _request_body(req: ApiRequest) -> Any:
         return body
     if (chunked := chunked_body.adopt(body)) is not None:
         return chunked
+    # Only on a plain socket: an ssl.SSLSocket refuses recv's MSG_WAITALL (ValueError,
+    # which the upload reported as a 400), so over TLS gunicorn's own reader serves.
     if (type(body) is Body and type(body.reader) is LengthReader
             and type(body.reader.unreader) is SocketUnreader
+            and type(body.reader.unreader.sock) is socket.socket
             and isinstance(getattr(body, "buf", None), io.BytesIO)
             and hasattr(body.reader.unreader, "take_buffered")):
         return _DirectBody(body)
