@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     write_test_images(workdir / "http")
     failed = []
     with http_server(workdir / "http") as http_port, \
-            KeystoneServer(workdir / "keystone", threads=1) as keystone:
+            KeystoneServer(workdir / "keystone") as keystone:
         for name in args.configs or list(CONFIGS):
             started = time.monotonic()
             config_dir = workdir / name
