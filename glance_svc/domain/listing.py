@@ -172,14 +172,16 @@ def parse_limit(value: str | None, default: int, maximum: int) -> int:
     return min(limit, maximum)
 
 
-def _sort_key(key: str) -> str:
-    if key not in SORT_KEYS:
+def sort_key(key: str, allowed: tuple[str, ...] = SORT_KEYS) -> str:
+    """``key`` if it is one of ``allowed`` (the images' keys, or another list's), else 400
+    with Glance's text, which every list of the API shares."""
+    if key not in allowed:
         raise errors.BadRequest(f"Invalid sort key: {key}. It must be one of the "
-                                f"following: {', '.join(SORT_KEYS)}.")
+                                f"following: {', '.join(allowed)}.")
     return key
 
 
-def _sort_dir(direction: str) -> str:
+def sort_dir(direction: str) -> str:
     if direction not in SORT_DIRS:
         raise errors.BadRequest(f"Invalid sort direction: {direction}")
     return direction
@@ -201,11 +203,11 @@ def parse_sorting(params: Params) -> tuple[list[str], list[str]]:
             raise errors.BadRequest("Old and new sorting syntax cannot be combined")
         for item in sort.strip().split(","):
             key, _, direction = item.partition(":")
-            keys.append(_sort_key(key.strip()))
-            dirs.append(_sort_dir(direction.strip() or DEFAULT_SORT_DIR))
+            keys.append(sort_key(key.strip()))
+            dirs.append(sort_dir(direction.strip() or DEFAULT_SORT_DIR))
     else:
-        keys = [_sort_key(k.strip()) for k in keys_given]
-        dirs = [_sort_dir(d.strip()) for d in dirs_given]
+        keys = [sort_key(k.strip()) for k in keys_given]
+        dirs = [sort_dir(d.strip()) for d in dirs_given]
         if len(dirs) > 1 and len(dirs) != len(keys):
             raise errors.BadRequest(
                 "Number of sort dirs does not match the number of sort keys")

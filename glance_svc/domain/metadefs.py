@@ -156,13 +156,8 @@ class MetadefService:
         query = dict(params)
         limit = listing.parse_limit(query.get("limit"), self.conf.limit_param_default,
                                     self.conf.api_limit_max)
-        sort_key = query.get("sort_key", "created_at")
-        if sort_key not in NAMESPACE_SORT_KEYS:
-            raise errors.BadRequest(f"Invalid sort key: {sort_key}. It must be one of the "
-                                    f"following: {', '.join(NAMESPACE_SORT_KEYS)}.")
-        sort_dir = query.get("sort_dir", "desc")
-        if sort_dir not in ("asc", "desc"):
-            raise errors.BadRequest(f"Invalid sort direction: {sort_dir}")
+        sort_key = listing.sort_key(query.get("sort_key", "created_at"), NAMESPACE_SORT_KEYS)
+        sort_dir = listing.sort_dir(query.get("sort_dir", "desc"))
         visible = [ns for ns in self.repo.list_namespaces() if self._visible(ctx, ns)]
         allowed = self.policy.check_all(ctx, "get_metadef_namespace",
                                         [self._target(ns) for ns in visible])

@@ -104,13 +104,8 @@ class TaskService:
         task_type = values.get("type")
         if task_type is not None and task_type != LEGACY_IMPORT:
             raise errors.BadRequest(f"Invalid type value: {task_type}")
-        sort_key = values.get("sort_key", "created_at")
-        if sort_key not in SORT_KEYS:
-            raise errors.BadRequest(f"Invalid sort key: {sort_key}. It must be one of the "
-                                    f"following: {', '.join(SORT_KEYS)}.")
-        sort_dir = values.get("sort_dir", "desc")
-        if sort_dir not in ("asc", "desc"):
-            raise errors.BadRequest(f"Invalid sort direction: {sort_dir}")
+        sort_key = listing.sort_key(values.get("sort_key", "created_at"), SORT_KEYS)
+        sort_dir = listing.sort_dir(values.get("sort_dir", "desc"))
         marker = values.get("marker")
         if marker is not None and not _is_uuid(marker):
             raise errors.BadRequest("Invalid marker format")
