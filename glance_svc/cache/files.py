@@ -16,10 +16,10 @@ import hashlib
 import logging
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from glance_svc.domain.image import is_uuid
 from glance_svc.store.bodies import FileBody
 
 LOG = logging.getLogger(__name__)
@@ -30,13 +30,6 @@ INCOMPLETE, INVALID, QUEUE = "incomplete", "invalid", "queue"
 class ChecksumMismatch(Exception):
     """The bytes written do not hash to the image's checksum: the file went to invalid/."""
 
-
-def _is_image_id(name: str) -> bool:
-    try:
-        uuid.UUID(name)
-    except ValueError:
-        return False
-    return True
 
 
 class CacheWriter:
@@ -118,7 +111,7 @@ class CacheDir:
 
     def cached_ids(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir()
-                      if p.is_file() and _is_image_id(p.name))
+                      if p.is_file() and is_uuid(p.name))
 
     def remove(self, image_id: str) -> bool:
         """Remove the cached file; True if there was one."""

@@ -23,14 +23,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from oslo_config import cfg
 
 from glance_svc import errors
-from glance_svc.domain.image import Image
+from glance_svc.domain.image import Image, is_uuid
 from glance_svc.store import web_download
 from glance_svc.store.hashing import MultiHasher
 
@@ -68,19 +67,12 @@ def check_request(method: dict[str, Any]) -> dict[str, str]:
         raise errors.BadRequest("'glance_image_id' needs to be set for glance-download "
                                 "import method")
     image_id = str(method["glance_image_id"])
-    if not _is_uuid(image_id):
+    if not is_uuid(image_id):
         raise errors.BadRequest(f"Remote image id does not look like a UUID: {image_id}")
     return {"glance_region": str(method["glance_region"]), "glance_image_id": image_id,
             "glance_service_interface": str(method.get("glance_service_interface")
                                             or DEFAULT_INTERFACE)}
 
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def find_endpoint(catalog: Any, region: str, interface: str) -> str:

@@ -88,6 +88,15 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def is_uuid(value: str) -> bool:
+    """Whether ``value`` parses as a UUID (any spelling ``uuid.UUID`` takes)."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclasses.dataclass
 class Location:
     """Where one copy of the image data lives (a glance_store URL)."""

@@ -20,6 +20,7 @@ from oslo_config import cfg
 
 from glance_svc import errors
 from glance_svc.domain import listing
+from glance_svc.domain.image import is_uuid
 from glance_svc.domain.task import (
     LEGACY_IMPORT,
     SORT_KEYS,
@@ -40,13 +41,6 @@ if TYPE_CHECKING:
 
 Params = Sequence[tuple[str, str]]
 
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 class TaskService:
@@ -107,7 +101,7 @@ class TaskService:
         sort_key = listing.sort_key(values.get("sort_key", "created_at"), SORT_KEYS)
         sort_dir = listing.sort_dir(values.get("sort_dir", "desc"))
         marker = values.get("marker")
-        if marker is not None and not _is_uuid(marker):
+        if marker is not None and not is_uuid(marker):
             raise errors.BadRequest("Invalid marker format")
         limit = listing.parse_limit(values.get("limit"), self.conf.limit_param_default,
                                     self.conf.api_limit_max)
