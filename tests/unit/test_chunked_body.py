@@ -114,3 +114,54 @@ def test_reading_again_after_a_malformed_body_raises_instead_of_waiting(pair):
         body.read(1024)
     with pytest.raises(MalformedChunkedBody, match="^invalid chunk size b'zz'$"):
         body.read(1024)
+
+
+
+class ReadySocket:
+    """A socket holding the whole body already: each receive (one system call, counted)
+    takes what it asks for, at most ``per_call`` bytes."""
+
+    def __init__(self, wire: bytes, per_call: int = 1 << 30) -> None:
+        self.wire = memoryview(wire)
+        self.per_call = per_call
+        self.calls = 0
+
+    def _take(self, size: int) -> memoryview:
+        self.calls += 1
+        count = min(size, self.per_call, len(self.wire))
+        taken, self.wire = self.wire[:count], self.wire[count:]
+        return taken
+
+    def recv(self, size: int, flags: int = 0) -> bytes:
+        return bytes(self._take(size))
+
+    def recv_into(self, buffer: memoryview, size: int = 0, flags: int = 0) -> int:
+        data = self._take(size or len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def recvmsg_into(self, buffers: list[memoryview | bytearray]
+                     ) -> tuple[int, list[object], int, None]:
+        data = self._take(sum(len(b) for b in buffers))
+        done = 0
+        for buffer in buffers:
+            piece = data[done:done + len(buffer)]
+            memoryview(buffer)[:len(piece)] = piece
+            done += len(piece)
+        return done, [], 0, None
+
+
+def test_a_64_kib_chunk_and_the_next_size_line_come_in_one_system_call():
+    data = bytes(range(256)) * 4096  # 1 MiB: glanceclient's 16 chunks of 64 KiB
+    sock = ReadySocket(chunked(data, 65536))
+    reads = read_all(ChunkedSocketBody(sock, b""), 1 << 20)  # type: ignore[arg-type]
+    assert b"".join(reads) == data
+    assert sock.calls == 1 + 16  # the first size line, then one per chunk
+
+
+def test_a_chunk_arriving_in_pieces_is_received_whole_with_what_follows_kept():
+    data = bytes(range(251)) * 1000
+    wire = chunked(data, 65536) + b"GET / HTTP/1.1\r\n"
+    body = ChunkedSocketBody(ReadySocket(wire, per_call=5000), b"")  # type: ignore[arg-type]
+    assert b"".join(read_all(body, 1 << 20)) == data
+    assert body.leftover == b"GET / HTTP/1.1\r\n"
