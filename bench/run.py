@@ -8,8 +8,10 @@ Starts its own glance-api (no-auth flavor, file store, SQLite in a temp dir unle
 
 * upload MB/s of one image, Content-Length (the client sends the file with sendfile, so
   the figure is the server's), and again with Transfer-Encoding: chunked, in glanceclient's
-  64 KiB chunks and in 1 MiB chunks; each as a fraction of md5 and sha512 hashed in parallel
-  in the same run (the upload's limit; --uploads-only stops there);
+  64 KiB chunks and in 1 MiB chunks; each as a fraction of the upload's limit measured in
+  the same run (md5 and sha512 hashed in parallel; the slower of that and a disk write with
+  fsync if the file store syncs) and of a bare upload server's speed (bench/limits.py);
+  --uploads-only stops there;
 * download MB/s of that image (best of three; the server sends it with sendfile);
 * creates/s of 500 metadata-only `POST /v2/images`, one after the other;
 * median and p95 latency of `GET /v2/images?limit=100` with 1000 images in the database;
@@ -51,6 +53,7 @@ sys.path.insert(0, str(REPO))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench import limits  # noqa: E402
 from glance_svc.db.sqlalchemy.models import images as images_table  # noqa: E402
 from tests.fixtures.service import GlanceServer  # noqa: E402
 
@@ -405,8 +408,17 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Row]:
                         f"({per_cpu:,.0f} MB/CPU-s)"))
     hash_limit = parallel_hash_speed(min(size, 1024 * MIB))
     rows.append(Row("md5 || sha512, two threads", f"{hash_limit:,.0f} MB/s",
-                    "", "(the upload limit)"))
+                    "", "(the hash limit)"))
     rows.append(Row("file copy (copyfile, page cache)", f"{copy_speed(image_file):,.0f} MB/s"))
+    fsync_limit = limits.fsync_write_speed(workdir, size)
+    rows.append(Row("disk write + fsync, same size", f"{fsync_limit:,.0f} MB/s"))
+    bare = limits.bare_upload_speed(image_file, workdir)
+    rows.append(Row("bare upload server (recv, 2 hashes, write)", f"{bare:,.0f} MB/s",
+                    "", "(no HTTP, no database)"))
+    upload_limit = limits.upload_limit(hash_limit, fsync_limit,
+                                       limits.file_store_fsyncs(workdir))
+    rows.append(Row("upload limit", f"{upload_limit.mb_per_s:,.0f} MB/s", "",
+                    f"({upload_limit.source})"))
     machine = rows[:]
 
     server_dir = workdir / "glance"
@@ -433,7 +445,8 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Row]:
                 "active", size, expected_md5.hexdigest()):
             raise RuntimeError(f"uploaded image is wrong: {stored}")
         results.append(Row("upload, Content-Length", f"{size / MB / seconds:,.0f} MB/s",
-                           of_limit(size / MB / seconds, hash_limit), upload_cpu))
+                           of_limit(size / MB / seconds, upload_limit.mb_per_s, bare),
+                           upload_cpu))
 
         for label, chunk_size in (("64 KiB chunks, glanceclient's", GLANCECLIENT_CHUNK),
                                   ("1 MiB chunks", MIB)):
@@ -442,7 +455,7 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Row]:
             cpu.start()
             seconds = upload_chunked(api, chunked_id, image_file, chunk_size)
             results.append(Row(f"upload, chunked, {label}", f"{size / MB / seconds:,.0f} MB/s",
-                               of_limit(size / MB / seconds, hash_limit),
+                               of_limit(size / MB / seconds, upload_limit.mb_per_s, bare),
                                cpu.spent(size / MB, "MB")))
             api.call("DELETE", f"/v2/images/{chunked_id}")
         client_id = api.create_image("bench-upload-glanceclient")
@@ -451,7 +464,7 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Row]:
         seconds = upload_glanceclient(api, client_id, image_file)
         results.append(Row("upload, python-glanceclient (chunked)",
                            f"{size / MB / seconds:,.0f} MB/s",
-                           of_limit(size / MB / seconds, hash_limit),
+                           of_limit(size / MB / seconds, upload_limit.mb_per_s, bare),
                            cpu.spent(size / MB, "MB")))
         api.call("DELETE", f"/v2/images/{client_id}")
         if args.uploads_only:
@@ -529,9 +542,13 @@ def list_scaling(api: Api, database_url: str, requests: int) -> list[Row]:
     return rows
 
 
-def of_limit(value: float, limit: float) -> str:
-    """The figure as a fraction of its limit measured in the same run (target: 80%)."""
-    return f"{value / limit:.0%} of limit (>= 80%)"
+def of_limit(value: float, limit: float, bare: float | None = None) -> str:
+    """The figure as a fraction of its limit measured in the same run (target: 80%).
+
+    ``bare``: what a bare server reached on this machine, shown as a second fraction.
+    """
+    of_bare = f", {value / bare:.0%} of bare" if bare else ""
+    return f"{value / limit:.0%} of limit (>= 80%){of_bare}"
 
 
 def say(message: str) -> None:
