@@ -77,10 +77,10 @@ class UploadLimit:
 def upload_limit(hash_limit: float, fsync_limit: float, fsyncs: bool) -> UploadLimit:
     """The hash limit; the slower of it and the fsync write if the store syncs."""
     if fsyncs and fsync_limit < hash_limit:
-        return UploadLimit(fsync_limit, "fsync write (the file store syncs)")
+        return UploadLimit(fsync_limit, "fsync write; the file store syncs")
     if fsyncs:
-        return UploadLimit(hash_limit, "md5 || sha512 (the file store syncs, faster)")
-    return UploadLimit(hash_limit, "md5 || sha512 (the file store does not fsync)")
+        return UploadLimit(hash_limit, "md5 || sha512; the file store syncs, faster")
+    return UploadLimit(hash_limit, "md5 || sha512; the file store does not fsync")
 
 
 # -- the bare upload server ------------------------------------------------------------------
