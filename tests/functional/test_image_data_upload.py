@@ -365,11 +365,12 @@ def test_connection_is_reusable_after_a_content_length_upload(api, server):
     assert answers[1].body == data
 
 
-def test_connection_is_reusable_after_a_chunked_upload_of_small_chunks(api, server):
+@pytest.mark.parametrize("chunk_size", [1000, 65536], ids=["small", "glanceclient-64KiB"])
+def test_connection_is_reusable_after_a_chunked_upload(api, server, chunk_size):
     image = raw_image(api)
     data = os.urandom(1_000_003)
     body = b"".join(b"%x;ext=1\r\n" % len(piece) + piece + b"\r\n"
-                    for piece in chunks(data, 1000)) + b"0\r\nX-Trailer: t\r\n\r\n"
+                    for piece in chunks(data, chunk_size)) + b"0\r\nX-Trailer: t\r\n\r\n"
     with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
         sock.sendall(
             f"PUT /v2/images/{image['id']}/file HTTP/1.1\r\nHost: x\r\n"
