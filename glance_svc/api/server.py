@@ -7,6 +7,7 @@ gunicorn streams request bodies (chunked or with Content-Length) to the app thro
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import sys
@@ -117,6 +118,30 @@ def limit_malloc_arenas() -> None:
         pass
 
 
+# Libraries that import eventlet whenever it is installed, only to offer green variants
+# nothing here uses: futurist, which glance_store's file driver imports.
+_EVENTLET_PROBERS = ("futurist",)
+
+
+def keep_eventlet_out() -> None:
+    """Import the libraries that probe for eventlet while it is hidden from them.
+
+    eventlet is installed only because oslo.messaging needs oslo.service; with its
+    bundled dnspython it costs about 20 MiB in every worker that imports it. Each prober
+    takes the ImportError as "no eventlet", which is the truth for a gunicorn process.
+    eventlet stays importable afterwards: oslo.service's default backend is eventlet, so a
+    glance-api that sends notifications still loads it, and only that one pays for it.
+    """
+    if "eventlet" in sys.modules:
+        return
+    sys.modules["eventlet"] = None  # type: ignore[assignment]
+    try:
+        for name in _EVENTLET_PROBERS:
+            importlib.import_module(name)
+    finally:
+        del sys.modules["eventlet"]
+
+
 def serve(load_app: Callable[[], Any], settings: dict[str, Any], proc_name: str,
           on_worker_start: Callable[[], object] | None = None) -> None:
     """Run gunicorn in the foreground until it is told to stop.
@@ -128,6 +153,7 @@ def serve(load_app: Callable[[], Any], settings: dict[str, Any], proc_name: str,
     from gunicorn.app.base import BaseApplication
 
     limit_malloc_arenas()
+    keep_eventlet_out()
 
     class _Application(BaseApplication):
         def load_config(self) -> None:

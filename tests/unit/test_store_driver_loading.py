@@ -16,8 +16,11 @@ from pathlib import Path
 PROBE = """
 import json, sys
 from glance_svc import config
+from glance_svc.api import server
 from glance_svc.store import backends
 
+if sys.argv[2] == "served":
+    server.keep_eventlet_out()
 conf = config.parse_args(["--config-file", sys.argv[1]], prog="glance-api")
 gateway = backends.StoreGateway(conf)
 watched = ("swiftclient", "boto3", "botocore", "keystoneclient", "eventlet",
@@ -29,10 +32,10 @@ print(json.dumps({"loaded": sorted(b.type for b in gateway.backends()),
 """
 
 
-def probe(tmp_path: Path, conf_text: str) -> dict[str, list[str]]:
+def probe(tmp_path: Path, conf_text: str, mode: str = "plain") -> dict[str, list[str]]:
     conf = tmp_path / "glance-api.conf"
     conf.write_text(f"[DEFAULT]\nnode_staging_uri = file://{tmp_path}/staging\n{conf_text}")
-    done = subprocess.run([sys.executable, "-c", PROBE, str(conf)],
+    done = subprocess.run([sys.executable, "-c", PROBE, str(conf), mode],
                           capture_output=True, text=True, check=True, timeout=120)
     return json.loads(done.stdout.splitlines()[-1])
 
@@ -60,3 +63,11 @@ filesystem_store_datadir = {tmp_path}/fast
     assert [m for m in found["imported"] if m != "eventlet"] == [
         "glance_store._drivers.filesystem"]
 
+
+def test_served_process_loads_the_file_store_without_eventlet(tmp_path):
+    found = probe(tmp_path, f"""
+[glance_store]
+stores = file
+filesystem_store_datadir = {tmp_path}/images
+""", mode="served")
+    assert found == {"loaded": ["file"], "imported": ["glance_store._drivers.filesystem"]}
