@@ -88,6 +88,13 @@ def driver_class(store_type: str) -> type[glance_store.driver.Store]:
     return manager.driver
 
 
+def configured_types(conf: cfg.ConfigOpts) -> list[str]:
+    """The driver types ``conf`` configures, each once (the reserved stores are files)."""
+    if conf.enabled_backends:
+        return list(dict.fromkeys([*conf.enabled_backends.values(), "file"]))
+    return list(dict.fromkeys(conf.glance_store.stores or []))
+
+
 def _reserved_opts() -> list[cfg.Opt]:
     """The file driver's options for a reserved section, with no default directory.
 

@@ -223,3 +223,13 @@ filesystem_store_datadir = {tmp_path}/fast
 """)
     with pytest.raises(ValueError, match="default_backend"):
         backends.StoreGateway(conf)
+
+
+def test_configured_types_single_store_are_the_stores_option(tmp_path):
+    conf = make_conf(tmp_path, "[glance_store]\nstores = http, file, http\n")
+    assert backends.configured_types(conf) == ["http", "file"]
+
+
+def test_configured_types_multi_store_add_the_reserved_file_stores(tmp_path):
+    conf = make_conf(tmp_path, "[DEFAULT]\nenabled_backends = web:http, cold:rbd, w2:http\n")
+    assert backends.configured_types(conf) == ["http", "rbd", "file"]
