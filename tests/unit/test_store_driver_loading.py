@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 # Parse the config the way glance-api does, load the stores, and name the watched
 # modules that ended up imported.
 PROBE = """
@@ -40,25 +42,23 @@ def probe(tmp_path: Path, conf_text: str, mode: str = "plain") -> dict[str, list
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def test_single_file_store_imports_no_other_driver(tmp_path):
-    found = probe(tmp_path, f"""
+SINGLE_STORE = """
 [glance_store]
 stores = file, http
-filesystem_store_datadir = {tmp_path}/images
-""")
-    assert found["loaded"] == ["file", "http"]
-    assert [m for m in found["imported"] if m != "eventlet"] == [
-        "glance_store._drivers.filesystem"]
-
-
-def test_multi_store_imports_only_its_backends_drivers(tmp_path):
-    found = probe(tmp_path, f"""
+filesystem_store_datadir = {tmp}/images
+"""
+MULTI_STORE = """
 enabled_backends = fast:file, web:http
 [glance_store]
 default_backend = fast
 [fast]
-filesystem_store_datadir = {tmp_path}/fast
-""")
+filesystem_store_datadir = {tmp}/fast
+"""
+
+
+@pytest.mark.parametrize("conf_text", [SINGLE_STORE, MULTI_STORE], ids=["single", "multi"])
+def test_only_the_configured_drivers_are_imported(tmp_path, conf_text):
+    found = probe(tmp_path, conf_text.format(tmp=tmp_path))
     assert found["loaded"] == ["file", "http"]
     assert [m for m in found["imported"] if m != "eventlet"] == [
         "glance_store._drivers.filesystem"]
