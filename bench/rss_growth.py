@@ -6,8 +6,8 @@
 Starts one glance-api worker (no-auth flavor, file store, SQLite in a temp dir), warms it
 up with a few hundred requests, then sends ``--requests`` more - creates, shows, small
 uploads, downloads, lists and deletes in turn, from ``--clients`` threads at once - and
-prints the worker's RSS (and its private, anonymous part) after the warm-up and at every
-tenth of the run. A steady figure is the target; a figure that climbs with every tenth
+prints the worker's RSS, PSS and USS (see ``bench.run.memory_mib``) after the warm-up and
+at every tenth of the run. A steady figure is the target; a figure that climbs with every tenth
 is a leak. A benchmark, not a test: nothing is asserted, the machine may be busy.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.run import OCTET, Api, process_tree, status_kib  # noqa: E402
+from bench.run import OCTET, Api, memory_mib, process_tree  # noqa: E402
 from tests.fixtures.service import GlanceServer  # noqa: E402
 
 WARM_UP = 300
@@ -62,9 +62,8 @@ def drive(api: Api, requests: int, clients: int) -> None:
 
 
 def worker_figures(master: int) -> str:
-    worker = process_tree(master)[-1]
-    return (f"worker RSS {status_kib(worker, 'VmRSS') / 1024:6.1f} MiB, "
-            f"anonymous {status_kib(worker, 'RssAnon') / 1024:6.1f} MiB")
+    rss, pss, uss = memory_mib(process_tree(master)[-1])
+    return f"worker RSS {rss:6.1f} MiB, PSS {pss:6.1f} MiB, USS {uss:6.1f} MiB"
 
 
 def main() -> int:

@@ -19,7 +19,8 @@ Starts its own glance-api (no-auth flavor, file store, SQLite in a temp dir unle
   (the rows beyond the first thousand are inserted straight into the database, so this
   takes seconds, not an hour of API calls): with every listing query served by an index
   the figures stay flat as the catalogue grows;
-* peak RSS of the server processes (gunicorn master and workers);
+* peak RSS of the server processes (gunicorn master and workers), and each one's RSS,
+  PSS and USS at the end (the per-worker target is on RSS);
 
 and, as the ceilings those figures live under, md5 and sha512 hashing speed and a plain
 file copy on the same disk. MB = 10^6 bytes. Targets are printed as figures, never asserted:
@@ -153,6 +154,24 @@ def status_kib(pid: int, field: str) -> int:
     except OSError:
         pass
     return 0
+
+
+def memory_mib(pid: int) -> tuple[float, float, float]:
+    """RSS, PSS and USS of a process in MiB, from /proc/PID/smaps_rollup (0s if gone).
+
+    RSS counts every page the process maps, shared or not, so N workers forked from one
+    master do not cost N times their RSS; PSS splits each shared page between its
+    sharers, and USS (private clean + dirty) is what the process alone holds.
+    """
+    fields: dict[str, int] = {}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            name, value = line.split(":", 1)
+            fields[name] = int(value.split()[0])
+    except OSError:
+        return 0.0, 0.0, 0.0
+    uss = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
+    return fields.get("Rss", 0) / 1024, fields.get("Pss", 0) / 1024, uss / 1024
 
 
 def cpu_seconds(root: int) -> float:
@@ -517,6 +536,11 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Row]:
                            f"{sampler.peak_kib / 1024:,.0f} MiB"))
         results.append(Row("peak RSS per process (VmHWM)",
                            ", ".join(f"{mib:,.0f}" for mib in per_process) + " MiB"))
+        for index, pid in enumerate(processes):  # the master first, then its workers
+            rss, pss, uss = memory_mib(pid)
+            results.append(Row(f"{f'worker {index}' if index else 'master'} after the run: "
+                               "RSS / PSS / USS", f"{rss:,.1f} / {pss:,.1f} / {uss:,.1f} MiB",
+                               "RSS <= 64 MiB" if index else ""))
     finally:
         sampler.stop()
         server.stop()

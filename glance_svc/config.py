@@ -90,20 +90,24 @@ def _modules() -> Iterable[OptModule]:
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
-    """Every option of glance_svc, grouped by section, for oslo-config-generator."""
+    """Every option of glance_svc, grouped by section, for oslo-config-generator.
+
+    Unlike ``register_all``, this includes every installed store driver's options.
+    """
     merged: dict[str | None, list[cfg.Opt]] = {}
-    for module in _modules():
-        for group, opts in module.list_opts():
-            bucket = merged.setdefault(group, [])
-            bucket.extend(o for o in opts if o not in bucket)
+    listed = [pair for module in _modules() for pair in module.list_opts()]
+    for group, opts in [*listed, *backends.list_driver_opts()]:
+        bucket = merged.setdefault(group, [])
+        bucket.extend(o for o in opts if o not in bucket)
     return sorted(merged.items(), key=lambda item: (item[0] is not None, item[0] or ""))
 
 
 def register_all(conf: cfg.ConfigOpts = CONF) -> None:
     """Register every option of glance_svc and of the libraries it configures on ``conf``.
 
-    Library options (oslo.log, oslo.db, oslo.policy, keystonemiddleware, glance_store)
-    are registered here too, so a config file is checked against the full set.
+    Library options (oslo.log, oslo.db, oslo.policy, glance_store's own) are registered
+    here too; a store driver's options only when the gateway loads that driver (see
+    ``glance_svc.store.backends.list_opts``), and ``config_check`` adds the rest.
     """
     for module in _modules():
         for group, opts in module.list_opts():

@@ -7,6 +7,8 @@ gunicorn streams request bodies (chunked or with Content-Length) to the app thro
 
 from __future__ import annotations
 
+import gc
+import importlib
 import multiprocessing
 import os
 import sys
@@ -72,6 +74,7 @@ def gunicorn_settings(conf: cfg.ConfigOpts, default_port: int) -> dict[str, Any]
         # No "sendfile" key: gunicorn treats any explicit value as --no-sendfile, and its
         # default is to use sendfile for wsgi.file_wrapper responses (file-store downloads).
         "proc_name": None,
+        "preload_app": True,  # see serve()
         # gunicorn 27's control socket lives at one path per user: two servers on a host
         # (glance-api and glance-registry, or parallel tests) would fight over it.
         "control_socket_disable": True,
@@ -117,9 +120,41 @@ def limit_malloc_arenas() -> None:
         pass
 
 
+# Libraries that import eventlet whenever it is installed, only to offer green variants
+# nothing here uses: futurist, which glance_store's file driver imports.
+_EVENTLET_PROBERS = ("futurist",)
+
+
+def keep_eventlet_out() -> None:
+    """Import the libraries that probe for eventlet while it is hidden from them.
+
+    eventlet is installed only because oslo.messaging needs oslo.service; with its
+    bundled dnspython it costs about 20 MiB in every worker that imports it. Each prober
+    takes the ImportError as "no eventlet", which is the truth for a gunicorn process.
+    eventlet stays importable afterwards: oslo.service's default backend is eventlet, so a
+    glance-api that sends notifications still loads it, and only that one pays for it.
+    """
+    if "eventlet" in sys.modules:
+        return
+    sys.modules["eventlet"] = None  # type: ignore[assignment]
+    try:
+        for name in _EVENTLET_PROBERS:
+            importlib.import_module(name)
+    finally:
+        del sys.modules["eventlet"]
+
+
 def serve(load_app: Callable[[], Any], settings: dict[str, Any], proc_name: str,
-          on_worker_start: Callable[[], object] | None = None) -> None:
+          on_worker_start: Callable[[], object] | None = None,
+          preload: Callable[[], object] | None = None) -> None:
     """Run gunicorn in the foreground until it is told to stop.
+
+    The app is loaded once, in the master (``preload_app``), then ``preload`` imports what
+    the workers would otherwise import on their first request; ``gc.freeze()`` keeps the
+    collector from writing to those objects. The workers fork with all of it in pages
+    shared copy-on-write, so each one's private memory (USS) is only what it allocates
+    itself. Nothing opened here may be used by two processes: connections, pools and
+    threads are made lazily, in the worker that uses them.
 
     ``on_worker_start`` runs in each worker once it is set up (gunicorn's
     ``post_worker_init``): the place for per-worker background threads, which must not
@@ -128,6 +163,7 @@ def serve(load_app: Callable[[], Any], settings: dict[str, Any], proc_name: str,
     from gunicorn.app.base import BaseApplication
 
     limit_malloc_arenas()
+    keep_eventlet_out()
 
     class _Application(BaseApplication):
         def load_config(self) -> None:
@@ -139,13 +175,18 @@ def serve(load_app: Callable[[], Any], settings: dict[str, Any], proc_name: str,
                 self.cfg.set("post_worker_init", lambda _worker: on_worker_start())
 
         def load(self) -> Any:
-            return load_app()
+            app = load_app()
+            if preload is not None:
+                preload()
+            gc.freeze()
+            return app
 
     _Application().run()
 
 
 def run_paste_service(conf: cfg.ConfigOpts, prog: str, default_port: int,
-                      on_worker_start: Callable[[], object] | None = None) -> int:
+                      on_worker_start: Callable[[], object] | None = None,
+                      preload: Callable[[], object] | None = None) -> int:
     """Serve ``<prog>[-<flavor>]`` from ``<prog>-paste.ini`` until stopped; 1 on bad config.
 
     The paste file is found in the parent process, so a missing one fails once, with a
@@ -160,5 +201,5 @@ def run_paste_service(conf: cfg.ConfigOpts, prog: str, default_port: int,
         print(f"{prog}: {exc}", file=sys.stderr)
         return 1
     serve(lambda: app.load_paste_app(conf, prog, paste_file), settings, proc_name=prog,
-          on_worker_start=on_worker_start)
+          on_worker_start=on_worker_start, preload=preload)
     return 0

@@ -56,11 +56,29 @@ def add(gateway: backends.StoreGateway, image_id: str, data: bytes,
     return gateway.add(image_id, UploadStream(io.BytesIO(data)), store_id=store_id)
 
 
-def test_list_opts_carries_glance_store_options():
-    groups = dict(backends.list_opts())
+def test_config_catalogue_carries_every_driver_option():
+    groups = dict(config.list_opts())
     names = {o.dest for o in groups["glance_store"]}
     assert {"stores", "default_store", "default_backend", "filesystem_store_datadir",
-            "https_insecure"} <= names
+            "https_insecure", "swift_store_auth_address", "s3_store_host"} <= names
+
+
+def test_registered_options_leave_the_drivers_out():
+    groups = dict(backends.list_opts())
+    names = {o.dest for o in groups["glance_store"]}
+    assert {"stores", "default_store", "default_backend"} <= names
+    assert names.isdisjoint({"filesystem_store_datadir", "swift_store_auth_address"})
+
+
+def test_single_store_driver_options_read_from_glance_store(tmp_path):
+    gateway = backends.StoreGateway(make_conf(tmp_path, f"""
+[DEFAULT]
+node_staging_uri = file://{tmp_path}/staging
+[glance_store]
+stores = file
+filesystem_store_datadir = {tmp_path}/only-here
+"""))
+    assert gateway.conf.glance_store.filesystem_store_datadir == f"{tmp_path}/only-here"
 
 
 def test_register_backend_opts_adds_each_backend_section(tmp_path):
@@ -205,3 +223,13 @@ filesystem_store_datadir = {tmp_path}/fast
 """)
     with pytest.raises(ValueError, match="default_backend"):
         backends.StoreGateway(conf)
+
+
+def test_configured_types_single_store_are_the_stores_option(tmp_path):
+    conf = make_conf(tmp_path, "[glance_store]\nstores = http, file, http\n")
+    assert backends.configured_types(conf) == ["http", "file"]
+
+
+def test_configured_types_multi_store_add_the_reserved_file_stores(tmp_path):
+    conf = make_conf(tmp_path, "[DEFAULT]\nenabled_backends = web:http, cold:rbd, w2:http\n")
+    assert backends.configured_types(conf) == ["http", "rbd", "file"]
