@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 
 class Readable(Protocol):
@@ -44,7 +44,12 @@ class FileBody:
 
 @dataclasses.dataclass
 class IterBody:
-    """Chunks from a store driver (http, rbd, swift ...); ``length`` if known."""
+    """Chunks from a store driver (http, rbd, swift ...); ``length`` if known.
+
+    The chunks are passed on as the driver made them, never joined or re-cut: the
+    server writes each one to the socket before asking for the next, so a slow client
+    slows the reads from the store instead of making the worker hold the image.
+    """
 
     chunks: Iterable[bytes]
     length: int | None
@@ -56,9 +61,47 @@ class IterBody:
             self.close()
 
     def close(self) -> None:
-        close = getattr(self.chunks, "close", None)
-        if close is not None:
+        close_source(self.chunks)
+
+
+def close_source(chunks: Any) -> None:
+    """Close a driver's chunk source now, not when the garbage collector gets to it.
+
+    The http store's generator closes its connection in a ``finally``, swift's body
+    has a ``close``; glance_store wraps both in an ``Indexable``, which has no
+    ``close`` of its own but keeps the driver's iterator in ``wrapped``. A client that
+    hangs up midway thus frees the store connection at once.
+    """
+    for source in (chunks, getattr(chunks, "wrapped", None)):
+        close = getattr(source, "close", None)
+        if callable(close):
             close()
+
+
+def byte_span(chunks: Iterable[bytes], skip: int, limit: int | None) -> Iterator[bytes]:
+    """``limit`` bytes (all the rest when None) after the first ``skip`` of ``chunks``.
+
+    For drivers that ignore the offset and length they are asked for (http, rbd,
+    swift, s3 all send the object from its first byte). Only the two chunks at the
+    edges of the span are cut; those in between go out as they came. The source is
+    closed as soon as the span is complete, so the rest of the object is never read.
+    """
+    try:
+        for chunk in chunks:
+            if skip >= len(chunk):
+                skip -= len(chunk)
+                continue
+            if skip:
+                chunk, skip = chunk[skip:], 0
+            if limit is not None and len(chunk) >= limit:
+                if limit:
+                    yield chunk[:limit]
+                return
+            if limit is not None:
+                limit -= len(chunk)
+            yield chunk
+    finally:
+        close_source(chunks)
 
 
 DataBody = FileBody | IterBody
