@@ -11,6 +11,11 @@ import dataclasses
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, Protocol
 
+# What a download streams in when it goes through Python: large enough that the cost per
+# chunk vanishes beside the copy, small enough that a worker's threads streaming at once
+# hold a few MiB each (a chunk being sent and the next being read).
+STREAM_CHUNK = 1024 * 1024
+
 
 class Readable(Protocol):
     """What an upload reads from: a request body, a remote response, a staged file."""
@@ -25,7 +30,7 @@ class FileBody:
     file: BinaryIO
     length: int
 
-    def iter_chunks(self, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+    def iter_chunks(self, chunk_size: int = STREAM_CHUNK) -> Iterator[bytes]:
         """The same bytes as an iterator (when the server offers no file_wrapper)."""
         remaining = self.length
         try:
@@ -64,18 +69,25 @@ class IterBody:
         close_source(self.chunks)
 
 
+def unwrapped(chunks: Iterable[bytes]) -> Iterable[bytes]:
+    """The driver's own iterator inside glance_store's ``Indexable``, if it is one.
+
+    ``Indexable`` (indexing for eventlet-era writers, which a download never uses) keeps
+    the chunk it last yielded while the next is read, doubling what a download holds,
+    and has no ``close``; iterating what it wraps avoids both.
+    """
+    return getattr(chunks, "wrapped", chunks)
+
+
 def close_source(chunks: Any) -> None:
     """Close a driver's chunk source now, not when the garbage collector gets to it.
 
     The http store's generator closes its connection in a ``finally``, swift's body
-    has a ``close``; glance_store wraps both in an ``Indexable``, which has no
-    ``close`` of its own but keeps the driver's iterator in ``wrapped``. A client that
-    hangs up midway thus frees the store connection at once.
+    has a ``close``: a client that hangs up midway frees the store connection at once.
     """
-    for source in (chunks, getattr(chunks, "wrapped", None)):
-        close = getattr(source, "close", None)
-        if callable(close):
-            close()
+    close = getattr(chunks, "close", None)
+    if callable(close):
+        close()
 
 
 def byte_span(chunks: Iterable[bytes], skip: int, limit: int | None) -> Iterator[bytes]:

@@ -24,8 +24,8 @@ MIB = 1024 * 1024
 # could not stay under the bound below.
 DATA = os.urandom(MIB) * 200
 MD5 = hashlib.md5(DATA).hexdigest()
-# RSS a worker may gain while sending the image: a few of the driver's 4 MiB chunks.
-RSS_GROWTH_BOUND = 16 * MIB
+# RSS a worker may gain while sending the image: a few of its 1 MiB chunks.
+RSS_GROWTH_BOUND = 4 * MIB
 
 
 @pytest.fixture(scope="module")

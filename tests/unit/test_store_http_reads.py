@@ -20,8 +20,9 @@ from glance_svc.store.bodies import IterBody, byte_span
 from tests.fixtures.origin import Origin, serving
 from tests.unit.test_store_backends import make_conf
 
-# Several of the driver's 4 MiB chunks, and not a multiple of them.
-DATA = os.urandom(9 * 1024 * 1024 + 123)
+MIB = 1024 * 1024
+# Several chunks, and not a multiple of them.
+DATA = os.urandom(9 * MIB + 123)
 
 
 @pytest.fixture(scope="module")
@@ -44,22 +45,27 @@ def read(body: IterBody) -> bytes:
     return b"".join(body.iter_chunks())
 
 
-def test_whole_object_streams_in_the_drivers_chunks(gateway, origin):
+def test_whole_object_streams_in_one_mib_chunks(gateway, origin):
     body = gateway.open(Location(url=origin.url))
     assert isinstance(body, IterBody)
     assert body.length == len(DATA)
     sizes = [len(chunk) for chunk in body.iter_chunks()]
-    assert sum(sizes) == len(DATA)
-    assert max(sizes) == 4 * 1024 * 1024
+    assert sizes == [MIB] * 9 + [123]
+
+
+def test_the_driver_iterator_is_streamed_without_its_indexable(gateway, origin):
+    body = gateway.open(Location(url=origin.url))
+    assert inspect.isgenerator(body.chunks)  # the http driver's, not an Indexable
+    body.close()
 
 
 @pytest.mark.parametrize(("offset", "length"), [
     (0, 100),
     (100, 1000),
-    (4 * 1024 * 1024 - 10, 20),          # across a chunk boundary
-    (5 * 1024 * 1024, None),             # from inside a chunk to the end
-    (len(DATA) - 1, 1),                  # the last byte
-    (8 * 1024 * 1024, 1024 * 1024 + 123),  # exactly the last chunk
+    (4 * MIB - 10, 20),           # across a chunk boundary
+    (5 * MIB + 7, None),          # from inside a chunk to the end
+    (len(DATA) - 1, 1),           # the last byte
+    (9 * MIB, 123),               # exactly the last chunk
 ])
 def test_a_range_is_cut_from_the_objects_bytes(gateway, origin, offset, length):
     body = gateway.open(Location(url=origin.url), offset, length)
@@ -72,7 +78,7 @@ def test_closing_a_body_closes_the_store_connection(gateway, origin):
     body = gateway.open(Location(url=origin.url))
     chunks = body.iter_chunks()
     next(chunks)
-    driver_iterator = body.chunks.wrapped  # type: ignore[attr-defined]
+    driver_iterator = body.chunks
     assert inspect.getgeneratorstate(driver_iterator) == inspect.GEN_SUSPENDED
     chunks.close()  # what the server does when the client hangs up
     assert inspect.getgeneratorstate(driver_iterator) == inspect.GEN_CLOSED
@@ -80,10 +86,9 @@ def test_closing_a_body_closes_the_store_connection(gateway, origin):
 
 def test_a_range_stops_reading_the_store_at_its_end(gateway, origin):
     body = gateway.open(Location(url=origin.url), 0, 10)
-    # byte_span's source: glance_store's Indexable around the driver's iterator.
     source = inspect.getgeneratorlocals(body.chunks)["chunks"]  # type: ignore[arg-type]
     assert read(body) == DATA[:10]
-    assert inspect.getgeneratorstate(source.wrapped) == inspect.GEN_CLOSED
+    assert inspect.getgeneratorstate(source) == inspect.GEN_CLOSED
 
 
 def test_byte_span_passes_inner_chunks_on_uncopied():
