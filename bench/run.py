@@ -298,23 +298,8 @@ def upload_glanceclient(api: Api, image_id: str, path: Path) -> float:
 
 def download(api: Api, image_id: str, expected_size: int) -> float:
     """GET /file read into a reused buffer (nothing kept, nothing hashed); seconds taken."""
-    conn = http.client.HTTPConnection(api.host, api.port, timeout=600)
-    buffer = memoryview(bytearray(BLOCK))
-    try:
-        started = time.perf_counter()
-        conn.request("GET", f"/v2/images/{image_id}/file")
-        response = conn.getresponse()
-        if response.status != 200:
-            raise RuntimeError(f"download -> {response.status}: {response.read()[:500]!r}")
-        received = 0
-        while count := response.readinto(buffer):
-            received += count
-        seconds = time.perf_counter() - started
-    finally:
-        conn.close()
-    if received != expected_size:
-        raise RuntimeError(f"download returned {received} bytes, expected {expected_size}")
-    return seconds
+    path = f"/v2/images/{image_id}/file"
+    return timed(lambda: downloads.fetch(api.port, path, expected_size))
 
 
 def timed(action: Callable[[], Any]) -> float:

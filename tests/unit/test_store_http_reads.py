@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,7 @@ from glance_svc.domain.image import Location
 from glance_svc.store import backends
 from glance_svc.store.bodies import IterBody, byte_span
 from tests.fixtures.origin import Origin, serving
-from tests.unit.test_store_backends import make_conf
+from tests.unit.test_store_backends import single  # noqa: F401 - a fixture
 
 MIB = 1024 * 1024
 # Several chunks, and not a multiple of them.
@@ -31,14 +30,10 @@ def origin() -> Iterator[Origin]:
 
 
 @pytest.fixture
-def gateway(tmp_path: Path) -> backends.StoreGateway:
-    return backends.StoreGateway(make_conf(tmp_path, f"""
-[DEFAULT]
-node_staging_uri = file://{tmp_path}/staging
-[glance_store]
-stores = file, http
-filesystem_store_datadir = {tmp_path}/images
-"""))
+def gateway(request: pytest.FixtureRequest) -> backends.StoreGateway:
+    """test_store_backends' single-store gateway, whose default stores are file and
+    http."""
+    return request.getfixturevalue("single")
 
 
 def read(body: IterBody) -> bytes:
