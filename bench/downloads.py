@@ -43,7 +43,7 @@ STREAM_CHUNK = MIB  # glance_svc's, for the relay (glance_svc.store.bodies.STREA
 CLIENTS = (1, 2, 4, 8, 16)
 # glance-api options the sweep needs: its http store may read from 127.0.0.1.
 SERVER_CONF = ORIGIN_ALLOWED
-Figure = tuple[str, str, str]  # metric, value, target (bench/run.py's Row fields)
+Figure = tuple[str, str, str, str]  # metric, value, target, server CPU (run.py's Row)
 
 
 class ImageApi(Protocol):
@@ -55,6 +55,14 @@ class ImageApi(Protocol):
     def create_image(self, name: str) -> str: ...
 
     def json(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any: ...
+
+
+class Meter(Protocol):
+    """bench/run.py's ``CpuMeter``: glance-api's CPU seconds since ``start``."""
+
+    def start(self) -> None: ...
+
+    def spent(self, amount: float = 0.0, unit: str = "") -> str: ...
 
 
 # -- the ceiling: a server that only calls sendfile -----------------------------------------
@@ -210,11 +218,12 @@ def compared(*measures: Callable[[], float], repeats: int) -> list[float]:
     return [statistics.median(values) for values in samples]
 
 
-def figure(metric: str, value: float, limit: float, relay: float | None = None) -> Figure:
+def figure(metric: str, value: float, limit: float, cpu: str, relay: float | None = None
+           ) -> Figure:
     target = f"{value / limit:.0%} of bare sendfile {limit:,.0f} MB/s (>= 80%)"
     if relay is not None:
         target += f", {value / relay:.0%} of a bare relay {relay:,.0f} MB/s"
-    return (metric, f"{value:,.0f} MB/s", target)
+    return (metric, f"{value:,.0f} MB/s", target, cpu)
 
 
 def http_store_image(api: ImageApi, url: str, timeout: float = 600) -> str:
@@ -230,9 +239,15 @@ def http_store_image(api: ImageApi, url: str, timeout: float = 600) -> str:
 
 
 def sweep(api: ImageApi, images_dir: Path, source: Path,
-          upload: Callable[[str, Path], object], *, clients: Sequence[int] = CLIENTS,
-          repeats: int = 3, say: Callable[[str], None] = print) -> list[Figure]:
-    """The sweep's figures; ``source`` is uploaded once per client of the largest count."""
+          upload: Callable[[str, Path], object], meter: Meter, *,
+          clients: Sequence[int] = CLIENTS, repeats: int = 3,
+          say: Callable[[str], None] = print) -> list[Figure]:
+    """The sweep's figures; ``source`` is uploaded once per client of the largest count.
+
+    The CPU column is glance-api's over a point's ``repeats`` (the bare servers are not
+    its processes): the server's cost per byte, which a busy machine blurs far less than
+    it blurs MB/s.
+    """
     size = source.stat().st_size
     image_ids = []
     say(f"uploading {max(clients)} images of {size // MIB} MiB for the download sweep")
@@ -249,18 +264,22 @@ def sweep(api: ImageApi, images_dir: Path, source: Path,
             bare_same = ["/0"] * count
             distinct = [f"/v2/images/{i}/file" for i in image_ids[:count]]
             bare_distinct = [f"/{i}" for i in range(count)]
+            sent = repeats * count * size / MB
             for label, paths, bare_paths in (("same image", same, bare_same),
                                              ("distinct images", distinct, bare_distinct)):
+                meter.start()
                 ours, limit = compared(partial(aggregate_mbps, api.port, paths, size),
                                        partial(aggregate_mbps, bare_port, bare_paths, size),
                                        repeats=repeats)
-                figures.append(figure(f"download, {count:>2} clients, {label}", ours, limit))
+                figures.append(figure(f"download, {count:>2} clients, {label}", ours, limit,
+                                      meter.spent(sent, "MB")))
             from_http = [f"/v2/images/{http_id}/file"] * count
+            meter.start()
             ours, limit, relay = compared(partial(aggregate_mbps, api.port, from_http, size),
                                           partial(aggregate_mbps, bare_port, bare_same, size),
                                           partial(aggregate_mbps, relay_port, bare_same, size),
                                           repeats=repeats)
             figures.append(figure(f"download, {count:>2} clients, http store", ours, limit,
-                                  relay))
+                                  meter.spent(sent, "MB"), relay))
     figures.sort(key=lambda f: ("http store" in f[0], "distinct" in f[0]))
     return figures

@@ -504,9 +504,11 @@ def download_sweep(args: argparse.Namespace, api: Api, server: GlanceServer, wor
                    ) -> list[Row]:
     source = workdir / "sweep.raw"
     write_image_file(source, args.sweep_size_mib * MIB)
+    assert server.process is not None
     figures = downloads.sweep(api, server.images_dir, source,
                               lambda image_id, path: upload_sendfile(api, image_id, path),
-                              repeats=args.sweep_repeats, say=say)
+                              CpuMeter(server.process.pid), repeats=args.sweep_repeats,
+                              say=say)
     source.unlink()
     return [Row(*f) for f in figures]
 
