@@ -68,8 +68,8 @@ _DRIVER_HASH = "sha256"
 # byte, so ``open`` cuts a range out of their chunks itself.
 _RANGED_DRIVERS = frozenset({"cinder"})
 # The class constant each driver reads in, set to STREAM_CHUNK: glance_store's own are
-# 64 KiB (s3, swift: Python's cost per chunk shows) and 4 MiB (http: a worker streaming
-# eight downloads would hold 64 MiB). rbd's is its rbd_store_chunk_size option, kept.
+# 64 KiB for s3 and swift, where Python's cost per chunk shows (4 MiB for http already).
+# rbd's is its rbd_store_chunk_size option, kept.
 _READ_CHUNK_ATTRIBUTE = {"http": "READ_CHUNKSIZE", "s3": "READ_CHUNKSIZE",
                          "swift": "CHUNKSIZE"}
 

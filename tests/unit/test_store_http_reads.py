@@ -40,12 +40,12 @@ def read(body: IterBody) -> bytes:
     return b"".join(body.iter_chunks())
 
 
-def test_whole_object_streams_in_one_mib_chunks(gateway, origin):
+def test_whole_object_streams_in_four_mib_chunks(gateway, origin):
     body = gateway.open(Location(url=origin.url))
     assert isinstance(body, IterBody)
     assert body.length == len(DATA)
     sizes = [len(chunk) for chunk in body.iter_chunks()]
-    assert sizes == [MIB] * 9 + [123]
+    assert sizes == [4 * MIB, 4 * MIB, MIB + 123]
 
 
 def test_the_driver_iterator_is_streamed_without_its_indexable(gateway, origin):
