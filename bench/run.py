@@ -13,6 +13,8 @@ Starts its own glance-api (no-auth flavor, file store, SQLite in a temp dir unle
   fsync if the file store syncs) and of a bare upload server's speed (bench/limits.py);
   --uploads-only stops there;
 * download MB/s of that image (best of three; the server sends it with sendfile);
+* the parallel-download sweep of ``bench/downloads.py`` (1 to 16 clients; one image, an
+  image each, the http store) beside a bare sendfile server (--downloads-only stops there);
 * creates/s of 500 metadata-only `POST /v2/images`, one after the other;
 * median and p95 latency of `GET /v2/images?limit=100` with 1000 images in the database;
 * the same list, and a page sorted by name after a marker, at 1k, 10k and 100k images
@@ -54,7 +56,7 @@ sys.path.insert(0, str(REPO))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench import limits  # noqa: E402
+from bench import downloads, limits  # noqa: E402
 from glance_svc.db.sqlalchemy.models import images as images_table  # noqa: E402
 from tests.fixtures.service import GlanceServer  # noqa: E402
 
@@ -317,23 +319,8 @@ def upload_glanceclient(api: Api, image_id: str, path: Path) -> float:
 
 def download(api: Api, image_id: str, expected_size: int) -> float:
     """GET /file read into a reused buffer (nothing kept, nothing hashed); seconds taken."""
-    conn = http.client.HTTPConnection(api.host, api.port, timeout=600)
-    buffer = memoryview(bytearray(BLOCK))
-    try:
-        started = time.perf_counter()
-        conn.request("GET", f"/v2/images/{image_id}/file")
-        response = conn.getresponse()
-        if response.status != 200:
-            raise RuntimeError(f"download -> {response.status}: {response.read()[:500]!r}")
-        received = 0
-        while count := response.readinto(buffer):
-            received += count
-        seconds = time.perf_counter() - started
-    finally:
-        conn.close()
-    if received != expected_size:
-        raise RuntimeError(f"download returned {received} bytes, expected {expected_size}")
-    return seconds
+    path = f"/v2/images/{image_id}/file"
+    return timed(lambda: downloads.fetch(api.port, path, expected_size))
 
 
 def timed(action: Callable[[], Any]) -> float:
@@ -445,7 +432,9 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Row]:
     machine = rows[:]
 
     server_dir = workdir / "glance"
-    conf = {"DEFAULT": {"threads": args.threads}} if args.threads else None
+    conf = dict(downloads.SERVER_CONF)
+    if args.threads:
+        conf["DEFAULT"] = {"threads": args.threads}
     server = GlanceServer(server_dir, conf, workers=args.workers,
                           database_url=args.database_url)
     say(f"starting glance-api (workers={args.workers}) in {server_dir}")
@@ -458,6 +447,8 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Row]:
         results: list[Row] = []
         cpu = CpuMeter(server.process.pid)
 
+        if args.downloads_only:
+            return download_sweep(args, api, server, workdir)
         image_id = api.create_image("bench-upload")
         say("upload, Content-Length")
         cpu.start()
@@ -499,6 +490,7 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Row]:
         best = min(download(api, image_id, size) for _ in range(3))
         results.append(Row("download (best of 3)", f"{size / MB / best:,.0f} MB/s",
                            ">= 2,000 MB/s", cpu.spent(3 * size / MB, "MB")))
+        results += download_sweep(args, api, server, workdir)
 
         say(f"{args.creates} metadata-only creates")
         cpu.start()
@@ -546,6 +538,19 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Row]:
         server.stop()
     return results + [Row("", "")] + [Row("machine: " + r.metric, r.value, r.target, r.cpu)
                                        for r in machine]
+
+
+def download_sweep(args: argparse.Namespace, api: Api, server: GlanceServer, workdir: Path
+                   ) -> list[Row]:
+    source = workdir / "sweep.raw"
+    write_image_file(source, args.sweep_size_mib * MIB)
+    assert server.process is not None
+    figures = downloads.sweep(api, server.images_dir, source,
+                              lambda image_id, path: upload_sendfile(api, image_id, path),
+                              CpuMeter(server.process.pid), repeats=args.sweep_repeats,
+                              say=say)
+    source.unlink()
+    return [Row(*f) for f in figures]
 
 
 LIST_SCALES = (1_000, 10_000, 100_000)
@@ -614,6 +619,12 @@ def main() -> int:
     parser.add_argument("--tmpdir", help="where to put the temporary data (default: $TMPDIR)")
     parser.add_argument("--uploads-only", action="store_true",
                         help="stop after the upload rows (when profiling the upload path)")
+    parser.add_argument("--sweep-size-mib", type=int, default=256,
+                        help="size of each image of the download sweep (256)")
+    parser.add_argument("--sweep-repeats", type=int, default=3,
+                        help="measurements of each sweep point, medians compared (3)")
+    parser.add_argument("--downloads-only", action="store_true",
+                        help="skip uploads, creates and lists: only the download sweep")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (for logs)")
     args = parser.parse_args()
 
@@ -629,6 +640,7 @@ def main() -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     header = (
         f"glance_svc bench: {args.size_mib} MiB image, workers={args.workers}, "
+        f"threads={args.threads or 'default'}, "
         f"DB={'SQLite' if not args.database_url else args.database_url.split(':')[0]}, "
         f"{os.cpu_count()} CPUs, load average {load_before:.1f} before / "
         f"{os.getloadavg()[0]:.1f} after, {time.monotonic() - started:.0f} s; MB = 10^6 bytes"
