@@ -3,10 +3,10 @@
 
 The standard library only (the host has no client packages), speaking HTTPS to the load
 balancer and to each API host with the lab CA, and authenticating with Keystone like any
-client. Three commands, each printing one JSON line and exiting non-zero on a failed check:
+client. Two commands, each printing one JSON line (with the store the image landed in) and
+exiting non-zero on a failed check (molecule/_shared/verify-stores.yml compares the bytes of
+every store through each path):
 
-  ha_client.py bytes         upload through the load balancer, then download through it and
-                             from every API host directly: the bytes must be identical
   ha_client.py direct        glance-direct: stage through the first API host, import through
                              the second, wait for `active`, download through the load balancer
   ha_client.py loop STOP     uploads, downloads and lists through the load balancer, one request
@@ -84,8 +84,8 @@ class Client:
         with contextlib.suppress(CheckFailed, OSError):
             self.call(base, "DELETE", f"/v2/images/{image}", 204)
 
-    def status(self, base: str, image: str) -> str:
-        return json.loads(self.call(base, "GET", f"/v2/images/{image}", 200))["status"]
+    def show(self, base: str, image: str) -> dict[str, Any]:
+        return json.loads(self.call(base, "GET", f"/v2/images/{image}", 200))
 
 
 def sha256(data: bytes) -> str:
@@ -95,22 +95,6 @@ def sha256(data: bytes) -> str:
 def payload(size: int) -> tuple[bytes, str]:
     data = os.urandom(size)
     return data, sha256(data)
-
-
-def check_bytes(client: Client) -> dict[str, Any]:
-    """Upload through the load balancer; every path down returns the same bytes."""
-    lb, apis = ENV["HA_LB_URL"], ENV["HA_API_URLS"].split(",")
-    data, digest = payload(8 * 1024 * 1024)
-    image = client.create(lb, "ha-bytes")
-    try:
-        client.call(lb, "PUT", f"/v2/images/{image}/file", 204, data, OCTET)
-        got = {url: sha256(client.call(url, "GET", f"/v2/images/{image}/file", 200))
-               for url in [lb, *apis]}
-    finally:
-        client.call(lb, "DELETE", f"/v2/images/{image}", 204)
-    if set(got.values()) != {digest}:
-        raise CheckFailed(f"uploaded sha256 {digest}, downloaded {got}")
-    return {"check": "bytes", "size": len(data), "sha256": digest, "identical_from": sorted(got)}
 
 
 def check_direct(client: Client) -> dict[str, Any]:
@@ -123,7 +107,8 @@ def check_direct(client: Client) -> dict[str, Any]:
         client.call(apis[1], "POST", f"/v2/images/{image}/import", 202,
                     json.dumps({"method": {"name": "glance-direct"}}).encode())
         deadline = time.monotonic() + 120
-        while (state := client.status(lb, image)) not in ("active", "queued", "killed"):
+        while (state := (shown := client.show(lb, image))["status"]) not in (
+                "active", "queued", "killed"):
             if time.monotonic() > deadline:
                 raise CheckFailed(f"image {image} still {state} after 120 s")
             time.sleep(1)
@@ -135,18 +120,20 @@ def check_direct(client: Client) -> dict[str, Any]:
         client.discard(lb, image)
     if got != digest:
         raise CheckFailed(f"staged sha256 {digest}, downloaded {got}")
-    return {"check": "direct", "staged_on": apis[0], "imported_through": apis[1], "sha256": digest}
+    return {"check": "direct", "staged_on": apis[0], "imported_through": apis[1],
+            "stores": shown.get("stores", ""), "sha256": digest}
 
 
 def run_loop(client: Client, stop_file: str) -> dict[str, Any]:
     """Upload, download, list and delete through the load balancer until stop_file exists.
 
-    Each request that fails (an error status or no answer) is counted; its iteration is then
+    The first image's stores are reported (the default store every upload goes to). Each
+    request that fails (an error status or no answer) is counted; its iteration is then
     abandoned and any image it created is deleted in the next one, so one failure never
     counts twice.
     """
     lb = ENV["HA_LB_URL"]
-    counts = {"requests": 0, "failed": 0, "iterations": 0}
+    counts: dict[str, Any] = {"requests": 0, "failed": 0, "iterations": 0}
     failures: list[str] = []
     leftovers: list[str] = []
     data, digest = payload(1024 * 1024)
@@ -172,6 +159,8 @@ def run_loop(client: Client, stop_file: str) -> dict[str, Any]:
             image = json.loads(step("POST", "/v2/images", 201, json.dumps(meta).encode()))["id"]
             leftovers.append(image)
             step("PUT", f"/v2/images/{image}/file", 204, data, OCTET)
+            if "stores" not in counts:
+                counts["stores"] = json.loads(step("GET", f"/v2/images/{image}", 200))["stores"]
             if sha256(step("GET", f"/v2/images/{image}/file", 200)) != digest:
                 counts["failed"] += 1
                 failures.append(f"{time.strftime('%H:%M:%S')} {image}: downloaded bytes differ")
@@ -187,9 +176,7 @@ def run_loop(client: Client, stop_file: str) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     client = Client()
     try:
-        if argv[1:] == ["bytes"]:
-            result = check_bytes(client)
-        elif argv[1:] == ["direct"]:
+        if argv[1:] == ["direct"]:
             result = check_direct(client)
         elif len(argv) == 3 and argv[1] == "loop":
             result = run_loop(client, argv[2])
