@@ -416,9 +416,7 @@ class ImageDataService(DataPathService):
     def _http_store_location(self, url: str) -> bool:
         if not url.lower().startswith(("http://", "https://")):
             return False
-        if self.stores.multi_store:
-            return "http" in self.conf.enabled_backends.values()
-        return "http" in (self.conf.glance_store.stores or [])
+        return self.stores.has_type("http")
 
     def _validation_data(self, data: dict[str, Any]) -> dict[str, str]:
         if not isinstance(data, dict):

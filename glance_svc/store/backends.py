@@ -270,6 +270,10 @@ class StoreGateway:
         return _path_from_file_uri(self.conf.node_staging_uri)
 
     # -- what exists -----------------------------------------------------------------------
+    def has_type(self, store_type: str) -> bool:
+        """Whether a configured store is of ``store_type`` (file, http, rbd, ...)."""
+        return store_type in configured_types(self.conf)
+
     def store_ids(self) -> list[str]:
         """The store ids clients may name (multi-store only; reserved ids hidden)."""
         if not self.multi_store:
