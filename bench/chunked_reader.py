@@ -25,9 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gunicorn.http.body import Body, ChunkedReader  # noqa: E402
 from gunicorn.http.unreader import SocketUnreader  # noqa: E402
 
+from bench.units import MIB  # noqa: E402
 from glance_svc.api.chunked_body import ChunkedSocketBody  # noqa: E402
-
-MIB = 1 << 20
 
 
 class _Request:

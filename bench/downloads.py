@@ -35,11 +35,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
+from bench.units import MB, MIB
 from glance_svc.store.bodies import STREAM_CHUNK
 from tests.fixtures.origin import ORIGIN_ALLOWED
 
-MB = 1_000_000
-MIB = 1 << 20
 CLIENTS = (1, 2, 4, 8, 16)
 # glance-api options the sweep needs: its http store may read from 127.0.0.1.
 SERVER_CONF = ORIGIN_ALLOWED

@@ -31,8 +31,8 @@ import time
 from pathlib import Path
 from unittest import mock
 
-MB = 1_000_000
-MIB = 1 << 20
+from bench.units import MB, MIB
+
 BLOCK = MIB
 
 
@@ -134,8 +134,8 @@ def bare_upload_speed(path: Path, directory: Path) -> float:
     """MB/s of sending ``path`` with sendfile to the bare upload server, until its b"ok"."""
     size = path.stat().st_size
     server = subprocess.Popen(
-        [sys.executable, __file__, "--bare-upload-server", str(directory)],
-        stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "bench.limits", "--bare-upload-server", str(directory)],
+        cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         port = int(server.stdout.readline())

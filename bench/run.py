@@ -57,11 +57,10 @@ sys.path.insert(0, str(REPO))
 import sqlalchemy as sa  # noqa: E402
 
 from bench import downloads, limits  # noqa: E402
+from bench.units import MB, MIB  # noqa: E402
 from glance_svc.db.sqlalchemy.models import images as images_table  # noqa: E402
 from tests.fixtures.service import GlanceServer  # noqa: E402
 
-MB = 1_000_000
-MIB = 1 << 20
 BLOCK = 4 * MIB
 OCTET = {"Content-Type": "application/octet-stream"}
 
